@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make demo`: brings up sandbox hosts and applies examples/quickstart to them.
+# `make demo-down`: destroys it and stops the hosts. Both are idempotent.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$repo/scripts/env.sh"
+cd "$repo"
+fleet_dir="${FEDIVERSITY_DEMO_DIR:-/var/lib/fediversity-sandbox/demo}"
+work="$repo/.demo"
+sandbox_bin="$FEDIVERSITY_CACHE/bin/fediversity-sandbox"
+
+build_sandbox() {
+  mkdir -p "$(dirname "$sandbox_bin")"
+  go build -o "$sandbox_bin" ./cmd/fediversity-sandbox
+}
+
+up() {
+  scripts/setup.sh all
+  build_sandbox
+  mkdir -p "$(dirname "$fleet_dir")"
+  "$sandbox_bin" up --dir "$fleet_dir" --hosts "${DEMO_HOSTS:-2}" >"$fleet_dir.json"
+  mkdir -p "$work"
+  cp examples/quickstart/main.tf "$work/main.tf"
+  "$sandbox_bin" known-hosts --dir "$fleet_dir" >"$fleet_dir.json.known_hosts"
+  printf '{"fleet_file": "%s"}\n' "$fleet_dir.json" >"$work/terraform.tfvars.json"
+  (cd "$work" && "$FEDIVERSITY_TOFU" apply -auto-approve -input=false)
+  echo
+  echo "Sandbox hosts are up; the fleet is described in $fleet_dir.json."
+  echo "Log in with one of the ssh_commands above. Tear down with: make demo-down"
+}
+
+down() {
+  if [ -f "$work/terraform.tfvars.json" ] && [ -x "$FEDIVERSITY_TOFU" ]; then
+    (cd "$work" && "$FEDIVERSITY_TOFU" destroy -auto-approve -input=false) || true
+  fi
+  rm -rf "$work"
+  if [ -x "$sandbox_bin" ]; then "$sandbox_bin" down --dir "$fleet_dir"; fi
+  rm -f "$fleet_dir.json" "$fleet_dir.json.known_hosts"
+}
+
+case "${1:-up}" in
+  up) up ;;
+  down) down ;;
+  *) echo "usage: demo.sh [up|down]" >&2; exit 2 ;;
+esac

@@ -37,7 +37,7 @@ resource "fediversity_host" "test" {
 		ProtoV6ProviderFactories: acctest.ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config: fmt.Sprintf("provider \"fediversity\" {\n  private_key = file(%q)\n}\n", f.ClientKeyPath) + resourceBlock,
+				Config:            fmt.Sprintf("provider \"fediversity\" {\n  private_key = file(%q)\n}\n", f.ClientKeyPath) + resourceBlock,
 				ConfigStateChecks: ready,
 			},
 			{

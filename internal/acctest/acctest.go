@@ -82,7 +82,6 @@ func runAgainstRealHosts(m *testing.M, file string) int {
 		return 1
 	}
 	realHosts = true
-	skipReason = missingCLI()
 	return m.Run()
 }
 
@@ -102,12 +101,12 @@ func tearDown(dir string) int {
 // InCI reports whether this is a CI run, where skipping is not allowed.
 func InCI() bool { return os.Getenv("CI") == "true" }
 
-// missingRequirements says what keeps acceptance tests from running here.
+// missingRequirements says what keeps the sandbox from running here.
 func missingRequirements() string {
 	if err := sandbox.Requirements(); err != nil {
 		return err.Error() + " (run `make test`, which installs what the sandbox needs)"
 	}
-	return missingCLI()
+	return ""
 }
 
 func missingCLI() string {
@@ -121,9 +120,16 @@ func missingCLI() string {
 	return ""
 }
 
-// PreCheck skips (or, in CI, fails) a test that needs sandbox hosts when
-// they cannot run here, and says why.
+// PreCheck skips (or, in CI, fails) an acceptance test when sandbox hosts
+// or the CLI cannot run here, and says why.
 func PreCheck(t *testing.T) {
+	t.Helper()
+	HostPreCheck(t)
+	CLIPreCheck(t)
+}
+
+// HostPreCheck is for tests that drive sandbox hosts without the CLI.
+func HostPreCheck(t *testing.T) {
 	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 (make test does)")
@@ -164,7 +170,7 @@ func ExpectedOS() string {
 // Fleet returns the sandbox hosts of this test binary.
 func Fleet(t *testing.T) *sandbox.Fleet {
 	t.Helper()
-	PreCheck(t)
+	HostPreCheck(t)
 	return fleet
 }
 

@@ -1,0 +1,57 @@
+package nixos
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseRecord(t *testing.T) {
+	r := parseRecord("status=4\nprevious=/nix/store/abc-nixos-system\nholder=\nlog<<\nunit a failed\nthe following units failed: a\n")
+	if r.status != "4" || r.previous != "/nix/store/abc-nixos-system" || r.log != "unit a failed\nthe following units failed: a" {
+		t.Fatalf("parsed %+v", r)
+	}
+	if r := parseRecord("status=running\n"); r.status != "running" || r.log != "" {
+		t.Fatalf("parsed %+v", r)
+	}
+}
+
+func TestParseGenerations(t *testing.T) {
+	gens, err := parseGenerations("12 /nix/store/c-system current\n3 /nix/store/a-system\n10 /nix/store/b-system\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gens) != 3 || gens[0].Number != 3 || gens[2].Number != 12 || !gens[2].Current || gens[1].Current {
+		t.Fatalf("parsed %+v", gens)
+	}
+	if _, err := parseGenerations("x /nix/store/a\n"); err == nil {
+		t.Fatal("garbage accepted")
+	}
+	if gens, err := parseGenerations(""); err != nil || len(gens) != 0 {
+		t.Fatalf("empty profile: %v %v", gens, err)
+	}
+}
+
+func TestContainerProfile(t *testing.T) {
+	p, err := ContainerProfile("op-a1")
+	if err != nil || p.Path != "/nix/var/nix/profiles/per-container/op-a1/system" || !strings.HasSuffix(p.Lock, "container-op-a1.lock") {
+		t.Fatalf("%+v %v", p, err)
+	}
+	for _, bad := range []string{"", "toolongname1", "1abc", "Op", "a/b", "a b", "$(x)"} {
+		if _, err := ContainerProfile(bad); err == nil {
+			t.Errorf("container name %q accepted", bad)
+		}
+	}
+}
+
+func TestActivationErrorMessages(t *testing.T) {
+	e := &ActivationError{Profile: "/p", Toplevel: "/nix/store/x", Stage: StageSwitch, ExitStatus: "4", RolledBackTo: "/nix/store/w", Log: "boom"}
+	for _, want := range []string{"exit status 4", "some units failed", "rolled back to /nix/store/w", "boom"} {
+		if !strings.Contains(e.Error(), want) {
+			t.Errorf("%q lacks %q", e.Error(), want)
+		}
+	}
+	locked := &ActivationError{Profile: "/p", Stage: StageLock}
+	if !strings.Contains(locked.Error(), "nothing was changed") {
+		t.Errorf("%q", locked.Error())
+	}
+}

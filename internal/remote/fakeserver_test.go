@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os/exec"
@@ -150,8 +151,12 @@ func (s *fakeServer) handleConn(nc net.Conn) {
 	}
 	go s.globalRequests(reqs)
 	for nch := range chans {
+		if nch.ChannelType() == "direct-tcpip" {
+			go s.forward(nch)
+			continue
+		}
 		if nch.ChannelType() != "session" {
-			_ = nch.Reject(ssh.UnknownChannelType, "only sessions")
+			_ = nch.Reject(ssh.UnknownChannelType, "only sessions and direct-tcpip")
 			continue
 		}
 		ch, chReqs, err := nch.Accept()
@@ -160,6 +165,38 @@ func (s *fakeServer) handleConn(nc net.Conn) {
 		}
 		go s.session(ch, chReqs)
 	}
+}
+
+// forward serves a direct-tcpip channel as sshd does: it connects to the
+// requested address and copies both ways.
+func (s *fakeServer) forward(nch ssh.NewChannel) {
+	var target struct {
+		Host       string
+		Port       uint32
+		OriginHost string
+		OriginPort uint32
+	}
+	if err := ssh.Unmarshal(nch.ExtraData(), &target); err != nil {
+		_ = nch.Reject(ssh.ConnectionFailed, "bad direct-tcpip request")
+		return
+	}
+	conn, err := net.Dial("tcp", net.JoinHostPort(target.Host, fmt.Sprint(target.Port)))
+	if err != nil {
+		_ = nch.Reject(ssh.ConnectionFailed, err.Error())
+		return
+	}
+	ch, reqs, err := nch.Accept()
+	if err != nil {
+		conn.Close()
+		return
+	}
+	go ssh.DiscardRequests(reqs)
+	go func() {
+		_, _ = io.Copy(ch, conn)
+		ch.Close()
+	}()
+	_, _ = io.Copy(conn, ch)
+	conn.Close()
 }
 
 func (s *fakeServer) globalRequests(reqs <-chan *ssh.Request) {

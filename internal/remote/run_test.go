@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -266,5 +268,37 @@ func TestPIDLineIsTakenOffStandardError(t *testing.T) {
 	_, _ = p.Write([]byte("no marker here\n"))
 	if p.pid() != 0 || rest.String() != "no marker here\n" {
 		t.Fatalf("unmarked stderr: pid %d, rest %q", p.pid(), rest.String())
+	}
+}
+
+// HTTP reaches a service that listens only on the host, through the SSH
+// connection itself.
+func TestDialContextReachesServicesOnTheHost(t *testing.T) {
+	t.Parallel()
+	_, pool, c := connectedClient(t, Config{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello %s", r.Host)
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { srv.Close() })
+
+	client := &http.Client{Transport: &http.Transport{DialContext: c.DialContext}}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+l.Addr().String()+"/", nil)
+	req.Host = "social.example.org"
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if string(body) != "hello social.example.org" {
+		t.Fatalf("body %q", body)
+	}
+	if pool.Stats().Dials != 1 {
+		t.Errorf("tunnelled HTTP opened %d SSH connections, want the one", pool.Stats().Dials)
 	}
 }

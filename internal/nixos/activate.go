@@ -26,10 +26,12 @@ type Remote interface {
 // after a lost connection, so it must reconnect (remote.Pool does).
 type Connect func(ctx context.Context) (Remote, error)
 
-// Switch is one activation of a system on a profile.
+// Switch is one activation of a system on a profile: either a system
+// already in the host's store (Toplevel) or one built there first (Build).
 type Switch struct {
 	Profile  Profile
 	Toplevel string // store path of the system, already valid on the host
+	Build    *Build // build on the host, under the profile's lock
 	// Health runs after a successful switch; an error rolls back.
 	Health func(ctx context.Context) error
 	// Keep is how many generations stay as rollback points (at least 2).
@@ -38,6 +40,20 @@ type Switch struct {
 	LockWait time.Duration
 	// Timeout bounds the switch itself, reconnections included.
 	Timeout time.Duration
+}
+
+// Build says how to build a runtime's system on the host.
+type Build struct {
+	Entry     string // the provider's entry.nix on the host
+	Fragments string // directory of the runtime's fragments
+	Nixpkgs   string // path of the pinned nixpkgs; empty uses the host's NIX_PATH
+	OutLink   string // GC root for the built system until a profile holds it
+}
+
+// Result says what an activation did.
+type Result struct {
+	Changed bool   // false when the running system already included the fragments
+	System  string // the system now running
 }
 
 func (s Switch) withDefaults() Switch {
@@ -51,29 +67,36 @@ func (s Switch) withDefaults() Switch {
 	return s
 }
 
-// Activate switches the profile to sw.Toplevel, detached from the SSH
-// session, and gates on sw.Health. Any failure rolls back to the previous
-// generation and is returned as an *ActivationError that says so; a switch
-// that rolled back never reports success.
-func Activate(ctx context.Context, connect Connect, sw Switch) error {
+// Activate brings the profile to the system, detached from the SSH
+// session, and gates on sw.Health. Any failure after the switch rolls back
+// to the previous generation and is returned as an *ActivationError that
+// says so; a switch that rolled back never reports success. A failed build
+// changes nothing.
+func Activate(ctx context.Context, connect Connect, sw Switch) (Result, error) {
 	sw = sw.withDefaults()
 	ctx = tflog.SetField(ctx, "profile", sw.Profile.Path)
-	tflog.Info(ctx, "activating system", map[string]any{"toplevel": sw.Toplevel})
-	rec, err := runDetached(ctx, connect, sw, sw.Toplevel)
+	tflog.Info(ctx, "activating system", map[string]any{"toplevel": sw.Toplevel, "build": sw.Build != nil})
+	rec, err := runDetached(ctx, connect, sw, sw.target())
 	if err != nil {
-		return err
+		return Result{}, err
+	}
+	if rec.status == "unchanged" {
+		return Result{System: rec.previous}, nil
 	}
 	failure := judge(ctx, sw, rec)
 	if failure == nil {
 		prune(ctx, connect, sw)
-		return nil
+		return Result{Changed: true, System: rec.system}, nil
+	}
+	if failure.Stage == StageLock || failure.Stage == StageBuild {
+		return Result{System: rec.previous}, failure
 	}
 	if rec.previous == "" {
 		failure.RollbackErr = fmt.Errorf("no earlier generation of %s to roll back to", sw.Profile.Path)
-		return failure
+		return Result{}, failure
 	}
 	tflog.Warn(ctx, "activation failed; rolling back", map[string]any{"stage": failure.Stage, "to": rec.previous})
-	back, err := runDetached(ctx, connect, sw, "--rollback")
+	back, err := runDetached(ctx, connect, sw, []string{"--rollback"})
 	switch {
 	case err != nil:
 		failure.RollbackErr = err
@@ -82,15 +105,25 @@ func Activate(ctx context.Context, connect Connect, sw Switch) error {
 	default:
 		failure.RolledBackTo = rec.previous
 	}
-	return failure
+	return Result{System: failure.RolledBackTo}, failure
+}
+
+// target is the runner's target and extra arguments for this switch.
+func (s Switch) target() []string {
+	if s.Build == nil {
+		return []string{s.Toplevel}
+	}
+	return []string{"--build", s.Build.Entry, s.Build.Fragments, s.Build.Nixpkgs, s.Build.OutLink}
 }
 
 // judge turns the runner's record and the health gate into a failure, or nil.
 func judge(ctx context.Context, sw Switch, rec record) *ActivationError {
-	base := ActivationError{Profile: sw.Profile.Path, Toplevel: sw.Toplevel, ExitStatus: rec.status, Log: rec.log}
+	base := ActivationError{Profile: sw.Profile.Path, Toplevel: cmp.Or(rec.system, sw.Toplevel), ExitStatus: rec.status, Log: rec.log}
 	switch {
 	case rec.status == "locked":
 		base.Stage, base.Holder = StageLock, rec.holder
+	case rec.status == "build-failed":
+		base.Stage = StageBuild
 	case rec.status != "0":
 		base.Stage = StageSwitch
 	case sw.Health != nil:
@@ -107,22 +140,24 @@ func judge(ctx context.Context, sw Switch, rec record) *ActivationError {
 
 // record is what the runner left on the host.
 type record struct {
-	status   string // exit status of the switch, "1" when the profile could not be set, "locked"
+	status   string // see runnerScript
 	previous string // the system before this activation
+	system   string // the system switched to
 	holder   string // who held the lock, when status is "locked"
 	log      string // the tail of the output
 }
 
-// runDetached starts the runner for toplevel and waits for its record,
+// runDetached starts the runner for target and waits for its record,
 // reconnecting through lost connections until sw.Timeout.
-func runDetached(ctx context.Context, connect Connect, sw Switch, toplevel string) (record, error) {
+func runDetached(ctx context.Context, connect Connect, sw Switch, target []string) (record, error) {
 	dir := path.Join(activationsDir, newActivationID())
 	c, err := connect(ctx)
 	if err != nil {
 		return record{}, err
 	}
-	_, err = c.Output(ctx, "sh", "-c", startScript, "sh", runnerScript,
-		sw.Profile.Lock, sw.Profile.Path, toplevel, dir, "switch", seconds(sw.LockWait))
+	args := []string{"sh", "-c", startScript, "sh", runnerScript,
+		sw.Profile.Lock, sw.Profile.Path, target[0], dir, "switch", seconds(sw.LockWait)}
+	_, err = c.Output(ctx, append(args, target[1:]...)...)
 	if err != nil {
 		return record{}, fmt.Errorf("starting the switch of %s: %w", sw.Profile.Path, err)
 	}
@@ -178,6 +213,8 @@ func parseRecord(out string) record {
 			r.previous = v
 		case "holder":
 			r.holder = v
+		case "system":
+			r.system = v
 		}
 	}
 	r.log = strings.TrimRight(log, "\n")

@@ -99,9 +99,10 @@ func (h *host) current() nixos.Generation {
 }
 
 func (h *host) activate(system string, health func(context.Context) error) error {
-	return nixos.Activate(context.Background(), h.connect, nixos.Switch{
+	_, err := nixos.Activate(context.Background(), h.connect, nixos.Switch{
 		Profile: h.profile, Toplevel: system, Health: health, Keep: 2, LockWait: 2 * time.Second, Timeout: time.Minute,
 	})
+	return err
 }
 
 func TestActivateKeepsBoundedGenerations(t *testing.T) {
@@ -247,7 +248,7 @@ func TestConcurrentActivationsSerialise(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = nixos.Activate(context.Background(), h.connect, nixos.Switch{Profile: h.profile, Toplevel: system, Keep: 3, LockWait: time.Minute, Timeout: time.Minute})
+			_, errs[i] = nixos.Activate(context.Background(), h.connect, nixos.Switch{Profile: h.profile, Toplevel: system, Keep: 3, LockWait: time.Minute, Timeout: time.Minute})
 		}()
 	}
 	wg.Wait()

@@ -8,6 +8,7 @@ import (
 // Stages at which an activation can fail.
 const (
 	StageLock   = "lock"   // another build or switch held the profile's lock too long
+	StageBuild  = "build"  // the system did not build; nothing was changed
 	StageSwitch = "switch" // setting the profile or switch-to-configuration failed
 	StageHealth = "health" // the switch succeeded but the system is not healthy
 )
@@ -29,6 +30,12 @@ func (e *ActivationError) Error() string {
 	switch e.Stage {
 	case StageLock:
 		fmt.Fprintf(&b, "another build or switch of %s held its lock (%s); nothing was changed", e.Profile, orUnknown(e.Holder))
+		return b.String()
+	case StageBuild:
+		fmt.Fprintf(&b, "building the system of %s failed; the running system is untouched", e.Profile)
+		if e.Log != "" {
+			fmt.Fprintf(&b, "\nlast lines of the build:\n%s", e.Log)
+		}
 		return b.String()
 	case StageSwitch:
 		fmt.Fprintf(&b, "switching %s to %s failed with exit status %s%s", e.Profile, e.Toplevel, e.ExitStatus, unitsHint(e.ExitStatus))

@@ -21,16 +21,26 @@ fi
 setsid -f /bin/sh -c "$runner" sh "$@" </dev/null >>"$dir/runner.log" 2>&1
 `
 
-// runnerScript sets the profile to a system, or back to its previous
-// generation when toplevel is "--rollback", and switches to it, holding the
-// profile's lock. Arguments: lock profile toplevel dir action lock_wait_seconds.
-// It records the previous system, the switch's output and, last, its exit
-// status in dir; a status file is the sign that the runner has finished.
+// runnerScript brings a profile to a system while holding the profile's
+// lock, and records what happened in dir. Arguments:
+//
+//	lock profile target dir action lock_wait_seconds [entry fragments nixpkgs out_link]
+//
+// target is a store path to switch to, "--rollback" to go back to the
+// previous generation, or "--build" to build entry from the fragments
+// first; a build whose fragments the running system already includes
+// stops with status "unchanged" and touches nothing. The runner records the
+// previous system, the output and, last, a status file: "0" or the switch's
+// exit status, "1" when the profile could not be set, "build-failed",
+// "unchanged" or "locked". Every build and switch is also counted in
+// /var/log/fediversity/activations.log, which tests read.
 const runnerScript = `
 set -u
-lock=$1 profile=$2 toplevel=$3 dir=$4 action=$5 wait=$6
+lock=$1 profile=$2 target=$3 dir=$4 action=$5 wait=$6
+count=/var/log/fediversity/activations.log
 finish() { printf '%s\n' "$1" >"$dir/status.tmp" && mv "$dir/status.tmp" "$dir/status"; exit 0; }
-mkdir -p "$(dirname "$lock")" "$(dirname "$profile")"
+digest() { for f in $(cd "$1" && ls | grep '\.json$' | LC_ALL=C sort); do printf '%s\n' "$f"; cat "$1/$f"; printf '\n'; done | sha256sum | cut -d ' ' -f 1; }
+mkdir -p "$(dirname "$lock")" "$(dirname "$profile")" "$(dirname "$count")"
 exec 9>>"$lock"
 if ! flock -w "$wait" 9; then
   cat "$lock.holder" >"$dir/holder" 2>/dev/null
@@ -38,13 +48,28 @@ if ! flock -w "$wait" 9; then
 fi
 printf 'pid %s since %s\n' "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$lock.holder"
 readlink -f "$profile" >"$dir/previous" 2>/dev/null || : >"$dir/previous"
-if [ "$toplevel" = --rollback ]; then
-  nix-env -p "$profile" --rollback >"$dir/log" 2>&1 || finish 1
-  toplevel=$(readlink -f "$profile")
-else
-  nix-env -p "$profile" --set "$toplevel" >"$dir/log" 2>&1 || finish 1
-fi
-"$toplevel/bin/switch-to-configuration" "$action" >>"$dir/log" 2>&1
+: >"$dir/log"
+case $target in
+  --build)
+    entry=$7 fragments=$8 nixpkgs=$9 outlink=${10}
+    if [ "$(digest "$fragments")" = "$(cat "$profile/etc/fediversity/fragments.sha256" 2>/dev/null)" ]; then
+      finish unchanged
+    fi
+    set -- "$entry" --argstr fragments "$fragments" -o "$outlink"
+    [ -n "$nixpkgs" ] && set -- "$@" -I "nixpkgs=$nixpkgs"
+    echo "build $profile" >>"$count"
+    nix-build "$@" >>"$dir/log" 2>&1 || finish build-failed
+    target=$(readlink -f "$outlink")
+    nix-env -p "$profile" --set "$target" >>"$dir/log" 2>&1 || finish 1 ;;
+  --rollback)
+    nix-env -p "$profile" --rollback >>"$dir/log" 2>&1 || finish 1
+    target=$(readlink -f "$profile") ;;
+  *)
+    nix-env -p "$profile" --set "$target" >>"$dir/log" 2>&1 || finish 1 ;;
+esac
+printf '%s\n' "$target" >"$dir/system"
+echo "switch $profile $target" >>"$count"
+"$target/bin/switch-to-configuration" "$action" >>"$dir/log" 2>&1
 finish $?
 `
 
@@ -62,6 +87,7 @@ done
 printf 'status=%s\n' "$(cat "$dir/status")"
 printf 'previous=%s\n' "$(cat "$dir/previous" 2>/dev/null)"
 printf 'holder=%s\n' "$(cat "$dir/holder" 2>/dev/null)"
+printf 'system=%s\n' "$(cat "$dir/system" 2>/dev/null)"
 echo "log<<"
 tail -n 40 "$dir/log" 2>/dev/null || true
 `

@@ -12,6 +12,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/fediversity/terraform-provider-fediversity/internal/modules"
 )
 
 // Kind says how a secret is generated.
@@ -48,7 +50,7 @@ type Remote interface {
 // or group that does not exist is an error, never a silent root. It
 // returns the paths it created.
 func Ensure(ctx context.Context, r Remote, specs []Spec) ([]string, error) {
-	args := []string{"sh", "-c", ensureScript, "sh"}
+	args := []string{"sh", "-c", modules.EnsureSecretsScript, "sh"}
 	for _, s := range specs {
 		if err := s.validate(); err != nil {
 			return nil, err

@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/standin/apps"
+	"github.com/fediversity/terraform-provider-fediversity/internal/standin/supervisor"
+	activate "github.com/fediversity/terraform-provider-fediversity/internal/standin/switch"
 )
 
 // role is one kind of program the stand-in can be. run returns the exit status.
@@ -26,6 +28,9 @@ type role struct {
 var roles = map[string]role{
 	"app":  {"serve one fediverse application (--config FILE)", runApp},
 	"mail": {"serve one operator's mail domain: SMTP in, Maildir, HTTP (--config FILE)", runMail},
+	// The switch starts the daemon as its own executable with "supervise run".
+	"supervise": {"run or query the service supervisor: run|status [--json]|start|stop|restart UNIT|shutdown", supervisor.Main},
+	"switch":    {"switch-to-configuration of a stand-in NixOS system: --toplevel SYSTEM switch|test|boot|dry-activate", activate.Main},
 }
 
 // exitUsage is the exit status for bad usage, as flag.ExitOnError uses.

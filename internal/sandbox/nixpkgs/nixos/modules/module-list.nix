@@ -1,0 +1,20 @@
+# The NixOS modules of the stand-in: the subset of real NixOS option names
+# that the project's modules set. Per-application modules (mastodon,
+# matrix-synapse, ...) go under services/, one file each, listed below.
+[
+  ./misc/nixpkgs.nix
+  ./misc/assertions.nix
+  ./misc/version.nix
+  ./config/networking.nix
+  ./config/users-groups.nix
+  ./config/system-path.nix
+  ./system/etc/etc.nix
+  ./system/activation/activation-script.nix
+  ./system/activation/top-level.nix
+  ./system/boot/systemd.nix
+  ./system/boot/systemd/tmpfiles.nix
+
+  # Services.
+  ./services/databases/postgresql.nix
+  ./services/misc/fediversity-standin-example.nix
+]

@@ -1,0 +1,1 @@
+{ test.port = "eighty"; }

@@ -1,0 +1,1 @@
+{ test.nonexistent.enable = true; }

@@ -99,6 +99,7 @@ func up(args []string, stdout, stderr io.Writer) int {
 	hosts := fs.Int("hosts", 2, "how many hosts")
 	first := fs.Int("first-address", 0, "N of 127.0.0.N for the first host; 0 picks free addresses")
 	clientKey := fs.String("client-key", "", "private key to authorise (default: generate DIR/client_ed25519)")
+	standin := fs.String("standin", "", "the fediversity-standin program to install for the hosts' stand-in NixOS")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -110,7 +111,7 @@ func up(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fleet, err := sandbox.Up(ctx, sandbox.Options{
-		Dir: *dir, Hosts: *hosts, FirstAddress: *first, ClientKeyPath: *clientKey,
+		Dir: *dir, Hosts: *hosts, FirstAddress: *first, ClientKeyPath: *clientKey, StandinBinary: *standin,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "fediversity-sandbox up:", err)

@@ -55,9 +55,11 @@ func run(m *testing.M, hosts int) int {
 		return m.Run() // every PreCheck skips with the reason
 	}
 	dir := filepath.Join(os.TempDir(), "fediversity-acc-"+filepath.Base(os.Args[0]))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	var err error
-	fleet, err = sandbox.Up(ctx, sandbox.Options{Dir: dir, Hosts: hosts})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	standin, err := buildStandin(ctx, dir)
+	if err == nil {
+		fleet, err = sandbox.Up(ctx, sandbox.Options{Dir: dir, Hosts: hosts, StandinBinary: standin})
+	}
 	cancel()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bringing up sandbox hosts: %v\n", err)
@@ -83,6 +85,17 @@ func runAgainstRealHosts(m *testing.M, file string) int {
 	}
 	realHosts = true
 	return m.Run()
+}
+
+// buildStandin builds the stand-in program the hosts' NixOS runs, from this
+// checkout, beside the fleet's dir.
+func buildStandin(ctx context.Context, fleetDir string) (string, error) {
+	out := fleetDir + "-fediversity-standin"
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "github.com/fediversity/terraform-provider-fediversity/cmd/fediversity-standin")
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the stand-in program: %w\n%s", err, output)
+	}
+	return out, nil
 }
 
 func tearDown(dir string) int {

@@ -24,6 +24,9 @@ type Options struct {
 	// ClientKeyPath is an existing private key to authorise; if empty one is
 	// generated at Dir/client_ed25519 and shared by the fleet's hosts.
 	ClientKeyPath string
+	// StandinBinary is the fediversity-standin program installed into every
+	// host for its stand-in NixOS; empty installs none.
+	StandinBinary string
 }
 
 // Fleet is a set of running sandbox hosts, as written to Dir/fleet.json.
@@ -32,6 +35,7 @@ type Fleet struct {
 	Hosts           []Host `json:"hosts"`
 	ClientKeyPath   string `json:"client_key_path"`
 	ClientPublicKey string `json:"client_public_key"`
+	StandinBinary   string `json:"standin_binary,omitempty"`
 }
 
 // Up cleans whatever an earlier run in o.Dir left (Down, then its state),
@@ -56,7 +60,7 @@ func Up(ctx context.Context, o Options) (*Fleet, error) {
 		return nil, err
 	}
 	for _, h := range f.Hosts {
-		if err := h.start(ctx, f.ClientPublicKey); err != nil {
+		if err := h.start(ctx, f.ClientPublicKey, f.StandinBinary); err != nil {
 			return nil, errors.Join(err, Down(dir))
 		}
 	}
@@ -104,6 +108,11 @@ func resetDir(dir, clientKeyPath string) error {
 func newFleet(dir string, o Options) (*Fleet, error) {
 	f := &Fleet{Dir: dir, ClientKeyPath: o.ClientKeyPath}
 	var err error
+	if o.StandinBinary != "" {
+		if f.StandinBinary, err = filepath.Abs(o.StandinBinary); err != nil {
+			return nil, err
+		}
+	}
 	if f.ClientKeyPath == "" {
 		f.ClientKeyPath = filepath.Join(dir, clientKeyFile)
 		f.ClientPublicKey, err = writeNewKey(f.ClientKeyPath, "fediversity-sandbox-client", newEd25519Key)
@@ -185,6 +194,7 @@ func (f *Fleet) StopHost(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	h.shutdown(ctx)
 	return h.stop()
 }
 
@@ -201,7 +211,7 @@ func (f *Fleet) StartHost(ctx context.Context, name string) error {
 	if err := h.stop(); err != nil { // sessions a crashed sshd left behind
 		return err
 	}
-	return h.start(ctx, f.ClientPublicKey)
+	return h.start(ctx, f.ClientPublicKey, f.StandinBinary)
 }
 
 // canonicalDir makes dir absolute and free of symlinks: it is compared with

@@ -34,11 +34,11 @@ const readyTimeout = 30 * time.Second
 // start boots the host and waits until its sshd accepts connections. On
 // failure nothing of the launch is left running and the error carries the
 // end of the host's log.
-func (h Host) start(ctx context.Context, clientPublicKey string) error {
+func (h Host) start(ctx context.Context, clientPublicKey, standin string) error {
 	if err := prepareHostDirs(h.StateDir); err != nil {
 		return fmt.Errorf("%s: %w", h.Name, err)
 	}
-	if err := writeHostConfig(h, clientPublicKey); err != nil {
+	if err := writeHostConfig(h, clientPublicKey, standin); err != nil {
 		return fmt.Errorf("%s: %w", h.Name, err)
 	}
 	r := record{Name: h.Name, Address: h.Address, Instance: randomID()}
@@ -133,6 +133,14 @@ func (h Host) logTail() string {
 		all = all[len(all)-lines:]
 	}
 	return "last lines of " + filepath.Join(h.StateDir, sshdLogFile) + ":\n" + strings.Join(all, "\n")
+}
+
+// shutdown asks the host's services to stop, as a reboot does before the
+// machine goes down; a host without the stand-in has nothing to stop.
+func (h Host) shutdown(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	_ = h.Exec(ctx, "/etc/"+standinInEtc, "supervise", "shutdown").Run()
 }
 
 // stop ends every process of the host; its state dir stays as it is.

@@ -41,6 +41,11 @@ mkdir -p /etc/nix /etc/fediversity
 touch /etc/nix/nix.conf
 mount -n --bind "$h/nix.conf" /etc/nix/nix.conf
 mount -n --bind "$h/etc-fediversity" /etc/fediversity
+# Like NixOS at boot, activate the current system, if there is one.
+system=/nix/var/nix/profiles/system
+if [ -x "$system/bin/switch-to-configuration" ]; then
+  setsid -f "$system/bin/switch-to-configuration" switch </dev/null >>/var/log/fediversity-boot.log 2>&1
+fi
 exec /usr/sbin/sshd -D -e -f "$h/sshd_config"
 `
 

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/fediversity/terraform-provider-fediversity/internal/sandbox/nixpkgs"
 )
 
 // Inside a host, its state dir is bind-mounted here (on the host's own /run
@@ -28,6 +30,8 @@ const (
 	sshdLogFile        = "sshd.log"
 	sshdPidFile        = "sshd.pid"
 	nixConfFile        = "nix.conf"
+	nixpkgsDir         = "nixpkgs"                                     // the stand-in nixpkgs
+	standinInEtc       = "fediversity-sandbox/bin/fediversity-standin" // under the host's /etc
 	etcFediversityDir  = "etc-fediversity"
 	markerFile         = "sandbox-host" // in /etc/fediversity
 )
@@ -106,6 +110,8 @@ func sshdConfig(address string) string {
 		"MaxSessions 16",
 		"ClientAliveInterval 0",
 		"PrintMotd no",
+		// <nixpkgs> is the stand-in nixpkgs, as a real NixOS has its channel.
+		"SetEnv NIX_PATH=nixpkgs="+inHostStateDir+"/"+nixpkgsDir,
 		"Subsystem sftp /usr/lib/openssh/sftp-server",
 	)
 	return strings.Join(lines, "\n") + "\n"
@@ -122,11 +128,21 @@ experimental-features = nix-command
 
 // markerContent lets the provider tell a sandbox host from a real NixOS one.
 func markerContent(h Host) string {
-	return fmt.Sprintf("sandbox=1\nname=%s\naddress=%s\n", h.Name, h.Address)
+	return fmt.Sprintf("sandbox=1\nname=%s\naddress=%s\nnixpkgs=%s/%s\n", h.Name, h.Address, inHostStateDir, nixpkgsDir)
 }
 
-// writeHostConfig (re)writes the generated configuration of a host.
-func writeHostConfig(h Host, clientPublicKey string) error {
+// writeHostConfig (re)writes the generated configuration of a host and
+// installs what its NixOS stand-in needs: the stand-in nixpkgs, and the
+// stand-in program when standin names one.
+func writeHostConfig(h Host, clientPublicKey, standin string) error {
+	if err := nixpkgs.Install(filepath.Join(h.StateDir, nixpkgsDir)); err != nil {
+		return err
+	}
+	if standin != "" {
+		if err := installStandin(standin, filepath.Join(h.StateDir, "etc/upper", standinInEtc)); err != nil {
+			return err
+		}
+	}
 	files := []struct {
 		path    string
 		content string
@@ -142,4 +158,21 @@ func writeHostConfig(h Host, clientPublicKey string) error {
 		}
 	}
 	return nil
+}
+
+// installStandin copies the stand-in program into the host's /etc, where
+// the stand-in nixpkgs takes it from (content-addressed into the store).
+func installStandin(from, to string) error {
+	content, err := os.ReadFile(from)
+	if err != nil {
+		return fmt.Errorf("stand-in program: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	tmp := to + ".new"
+	if err := os.WriteFile(tmp, content, 0o755); err != nil {
+		return err
+	}
+	return os.Rename(tmp, to)
 }

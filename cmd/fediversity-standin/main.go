@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/standin/apps"
+	"github.com/fediversity/terraform-provider-fediversity/internal/standin/proxy"
 	"github.com/fediversity/terraform-provider-fediversity/internal/standin/supervisor"
 	activate "github.com/fediversity/terraform-provider-fediversity/internal/standin/switch"
 )
@@ -26,8 +27,9 @@ type role struct {
 
 // roles: adding a role is adding a line.
 var roles = map[string]role{
-	"app":  {"serve one fediverse application (--config FILE)", runApp},
-	"mail": {"serve one operator's mail domain: SMTP in, Maildir, HTTP (--config FILE)", runMail},
+	"app":   {"serve one fediverse application (--config FILE)", runApp},
+	"mail":  {"serve the operators' mail domains: SMTP in, Maildir, HTTP (--config FILE)", runMail},
+	"proxy": {"serve HTTP virtual hosts, passing requests on as nginx does (--config FILE)", runProxy},
 	// The switch starts the daemon as its own executable with "supervise run".
 	"supervise": {"run or query the service supervisor: run|status [--json]|start|stop|restart UNIT|shutdown", supervisor.Main},
 	"switch":    {"switch-to-configuration of a stand-in NixOS system: --toplevel SYSTEM switch|test|boot|dry-activate", activate.Main},
@@ -79,6 +81,10 @@ func runApp(ctx context.Context, args []string, _, stderr io.Writer) int {
 
 func runMail(ctx context.Context, args []string, _, stderr io.Writer) int {
 	return serveConfig(ctx, "mail", args, stderr, apps.LoadMailConfig, apps.RunMail)
+}
+
+func runProxy(ctx context.Context, args []string, _, stderr io.Writer) int {
+	return serveConfig(ctx, "proxy", args, stderr, proxy.LoadConfig, proxy.Run)
 }
 
 // serveConfig is the shape of every serving role: --config FILE, load it,

@@ -47,7 +47,7 @@ func TestUsage(t *testing.T) {
 		}
 	}
 	code, stdout, _ := runCommand("--help")
-	if code != 0 || !strings.Contains(stdout, "  app ") || !strings.Contains(stdout, "  mail ") {
+	if code != 0 || !strings.Contains(stdout, "  app ") || !strings.Contains(stdout, "  mail ") || !strings.Contains(stdout, "  proxy ") {
 		t.Errorf("--help: exit %d, %q", code, stdout)
 	}
 }
@@ -62,8 +62,10 @@ func TestRefusalIsOneLineAndExitStatus1(t *testing.T) {
 	for _, args := range [][]string{
 		{"app", "--config", config},
 		{"app", "--config", filepath.Join(dir, "no-such-config.json")},
-		{"mail", "--config", writeFile(t, dir, "mail.json", `{"domain": "example.org", "smtp_listen": "127.0.0.1:0",
-			"http_listen": "127.0.0.1:0", "maildir": "/tmp/unused", "dkim_private_key_file": "`+missing+`"}`)},
+		{"mail", "--config", writeFile(t, dir, "mail.json", `{"smtp_listen": "127.0.0.1:0", "http_listen": "127.0.0.1:0",
+			"maildir": "/tmp/unused", "domains": [{"domain": "example.org", "dkim_private_key_file": "`+missing+`"}]}`)},
+		{"proxy", "--config", writeFile(t, dir, "proxy.json", `{"listen": ["127.0.0.1:0"], "virtualHosts": {"a.example.org":
+			{"locations": {"/": {"proxyPass": "http://mastodon-streaming"}}}}}`)},
 	} {
 		code, _, stderr := runCommand(args...)
 		if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "fediversity-standin "+args[0]+": ") {
@@ -78,8 +80,8 @@ func TestRefusalIsOneLineAndExitStatus1(t *testing.T) {
 func TestSIGTERMShutsDownWithExitStatus0(t *testing.T) {
 	dir := t.TempDir()
 	key := writeFile(t, dir, "dkim.private", "a key")
-	config := writeFile(t, dir, "mail.json", fmt.Sprintf(`{"domain": "example.org", "smtp_listen": "127.0.0.1:0",
-		"http_listen": "127.0.0.1:0", "maildir": %q, "dkim_private_key_file": %q}`, filepath.Join(dir, "mail"), key))
+	config := writeFile(t, dir, "mail.json", fmt.Sprintf(`{"smtp_listen": "127.0.0.1:0", "http_listen": "127.0.0.1:0",
+		"maildir": %q, "domains": [{"domain": "example.org", "dkim_private_key_file": %q}]}`, filepath.Join(dir, "mail"), key))
 	cmd := exec.Command(os.Args[0], "mail", "--config", config)
 	cmd.Env = append(os.Environ(), "FEDIVERSITY_STANDIN_TEST_MAIN=1")
 	stderr, err := cmd.StderrPipe()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,10 @@ const (
 	// SynapseSigningKey is a Matrix server signing key in Synapse's format:
 	// "ed25519 a_XXXX <unpadded base64 seed>".
 	SynapseSigningKey Kind = "synapse-signing-key"
+	// LaravelAppKey is an environment file holding a Laravel application's
+	// encryption key, "APP_KEY=base64:<32 random bytes in base64>", as
+	// Pixelfed's secretFile is.
+	LaravelAppKey Kind = "laravel-app-key"
 	// RSAPrivateKey is a PEM private key of Size bits (DKIM, OAuth).
 	RSAPrivateKey Kind = "rsa-private-key"
 )
@@ -75,7 +80,7 @@ func (s Spec) validate() error {
 	case s.Kind == RandomBase64 && (s.Size < 16 || s.Size > 1024),
 		s.Kind == RSAPrivateKey && (s.Size < 2048 || s.Size > 8192):
 		return fmt.Errorf("secret %s: size %d out of range for %s", s.Path, s.Size, s.Kind)
-	case s.Kind != RandomBase64 && s.Kind != RSAPrivateKey && s.Kind != SynapseSigningKey:
+	case !slices.Contains([]Kind{RandomBase64, RSAPrivateKey, SynapseSigningKey, LaravelAppKey}, s.Kind):
 		return fmt.Errorf("secret %s: unknown kind %q", s.Path, s.Kind)
 	}
 	return nil

@@ -2,6 +2,7 @@ package secrets_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"regexp"
 	"strings"
@@ -75,6 +76,24 @@ func TestEnsureCreatesOnceWithOwnerAndMode(t *testing.T) {
 	pub, err := secrets.PublicKey(context.Background(), c, specs[2].Path)
 	if err != nil || !strings.HasPrefix(pub, "-----BEGIN PUBLIC KEY-----") || strings.Contains(pub, "PRIVATE") {
 		t.Fatalf("public key %q, %v", pub, err)
+	}
+}
+
+// Pixelfed reads its APP_KEY from an environment file: the secret is that
+// file, with a key Laravel accepts (32 bytes, base64).
+func TestEnsureLaravelAppKey(t *testing.T) {
+	c := connect(t)
+	spec := secrets.Spec{Path: testDir() + "/pixelfed/app_key.env", Owner: "nobody", Group: "nogroup", Mode: 0o400, Kind: secrets.LaravelAppKey}
+	if _, err := secrets.Ensure(context.Background(), c, []secrets.Spec{spec}); err != nil {
+		t.Fatal(err)
+	}
+	content := run(t, c, `cat "$1"`, spec.Path)
+	key, ok := strings.CutPrefix(content, "APP_KEY=base64:")
+	if decoded, err := base64.StdEncoding.DecodeString(key); !ok || err != nil || len(decoded) != 32 {
+		t.Fatalf("%s holds %d lines, not APP_KEY=base64:<32 bytes> (%v)", spec.Path, strings.Count(content, "\n")+1, err)
+	}
+	if stat := run(t, c, `stat -c '%U:%G %a' "$1"`, spec.Path); stat != "nobody:nogroup 400" {
+		t.Fatalf("%s: %s", spec.Path, stat)
 	}
 }
 

@@ -10,7 +10,14 @@ in
   imports = [
     ./runtime.nix
     ./secrets.nix
+    ./subdomains.nix
+    ./mail.nix
     ./apps/mastodon.nix
+    ./apps/pixelfed.nix
+    ./apps/peertube.nix
+    ./apps/matrix.nix
+    ./apps/nextcloud.nix
+    ./apps/immich.nix
   ];
 
   options.fediversity = {
@@ -26,6 +33,10 @@ in
           hostName = mkOption { type = types.str; };
           listenAddresses = mkOption { type = types.listOf types.str; default = [ ]; description = "Addresses the web server listens on; empty means all."; };
           stateVersion = mkOption { type = types.str; default = "24.11"; };
+          # How the provider builds this runtime; recorded here so an import
+          # can read it back. The system itself does not use them.
+          nixpkgs = mkOption { type = types.str; default = ""; };
+          keepGenerations = mkOption { type = types.int; default = 5; };
         };
       };
     };

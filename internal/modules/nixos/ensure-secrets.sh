@@ -25,6 +25,7 @@ while [ $# -ge 6 ]; do
       id=$(head -c 64 /dev/urandom | base64 -w 0 | tr -dc 'a-zA-Z0-9' | cut -c 1-4)
       seed=$(head -c 32 /dev/urandom | base64 -w 0 | tr -d '=')
       printf 'ed25519 a_%s %s\n' "$id" "$seed" >>"$tmp" ;;
+    laravel-app-key) { printf 'APP_KEY=base64:'; head -c 32 /dev/urandom | base64 -w 0; echo; } >>"$tmp" ;;
     rsa-private-key) openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:$size" 2>/dev/null >>"$tmp" ;;
     *) echo "unknown secret kind $kind" >&2; exit 3 ;;
   esac

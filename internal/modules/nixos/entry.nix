@@ -13,6 +13,11 @@ let
     modules = [
       ./default.nix
       { fediversity = desired.config; }
+      {
+        environment.etc = builtins.listToAttrs (map
+          (name: { name = "fediversity/fragments/${name}"; value.text = desired.files.${name}; })
+          (builtins.attrNames desired.files));
+      }
     ];
   };
 in

@@ -12,6 +12,9 @@ let
   keyed = key: files: listToAttrs (map (f: let v = read f; in { name = key v; value = v; }) files);
 in
 {
+  # Each fragment as read, so the running system carries a copy of what it
+  # was built from: a refresh compares it with the fragments on disk.
+  files = listToAttrs (map (n: { name = n; value = readFile "${dir}/${n}"; }) names);
   config = {
     runtime = read "runtime.json";
     operators = keyed (o: o.name) (withPrefix "operator");

@@ -22,6 +22,22 @@ rec {
   # outside the Nix store.
   secretPath = app: name: "/var/lib/fediversity-secrets/${app.operator}/${app.kind}/${name}";
 
+  # fediversity.secrets entries for an app's secrets ([ { name, kind,
+  # size ? 0 } ]), owned by the user its service runs as.
+  secretsOf = app: owner: specs: lib.listToAttrs (map
+    (s: {
+      name = secretPath app s.name;
+      value = { inherit owner; group = owner; inherit (s) kind; size = s.size or 0; };
+    })
+    specs);
+
+  # The operator's settings as environment variables, for apps that keep
+  # theirs in the database (the stand-in reads them; real apps ignore them).
+  settingsEnv = app: {
+    FEDIVERSITY_REGISTRATIONS_OPEN = lib.boolToString app.settings.registrationsOpen;
+    FEDIVERSITY_USER_LIMIT = toString app.settings.userLimit;
+  };
+
   # The application at the version the operator pinned. A real nixpkgs
   # offers one version per pin; a different one is an error, unless the
   # package can be overridden to it (the sandbox's stand-ins can).

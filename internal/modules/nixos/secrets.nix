@@ -22,7 +22,7 @@ in
         owner = mkOption { type = types.str; };
         group = mkOption { type = types.str; };
         mode = mkOption { type = types.str; default = "0400"; };
-        kind = mkOption { type = types.enum [ "random-base64" "synapse-signing-key" "rsa-private-key" ]; };
+        kind = mkOption { type = types.enum [ "random-base64" "synapse-signing-key" "laravel-app-key" "rsa-private-key" ]; };
         size = mkOption { type = types.int; default = 0; };
       };
     });

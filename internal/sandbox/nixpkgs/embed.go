@@ -10,6 +10,8 @@
 // in a checkout; Install writes the embedded copy elsewhere.
 package nixpkgs
 
+//go:generate go test -run ^TestCatalogueFileIsCurrent$ -update .
+
 import (
 	"crypto/rand"
 	"embed"

@@ -132,6 +132,24 @@ func TestOtherTypes(t *testing.T) {
 	}
 }
 
+// A submodule with a freeformType takes settings no option declares, as
+// NixOS's settings options do; declared ones keep their types.
+func TestFreeformSettings(t *testing.T) {
+	n := newNixEnv(t)
+	var got map[string]any
+	n.eval(t, evalTest+`(eval [
+		{ test.settings = { extra = "x"; nested.a = 1; }; }
+		{ test.settings.nested.b = lib.mkIf true 2; test.settings.gone = lib.mkIf false 3; }
+	]).settings`, &got)
+	want := map[string]any{"port": 80.0, "extra": "x", "nested": map[string]any{"a": 1.0, "b": 2.0}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if msg := n.evalError(t, evalTest+`(eval [ { test.settings.port = "http"; } ]).settings.port`); !strings.Contains(msg, "test.settings.port") {
+		t.Errorf("a declared option next to free-form settings lost its type:\n%s", msg)
+	}
+}
+
 func TestImportsAreDeduplicatedByPath(t *testing.T) {
 	n := newNixEnv(t)
 	var list []string

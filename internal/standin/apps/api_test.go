@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fediversity/terraform-provider-fediversity/internal/catalogue"
 	"github.com/fediversity/terraform-provider-fediversity/internal/pgtest"
+	"github.com/fediversity/terraform-provider-fediversity/internal/standin/apps"
 )
 
 type post struct {
@@ -137,6 +141,31 @@ func TestHealthReportsCountsThenDatabaseLoss(t *testing.T) {
 		t.Fatalf("health took %v to notice the database is gone", time.Since(start))
 	}
 	app.call("GET", "/api/posts", nil, 503, nil)
+}
+
+// Every kind answers where the real app does (the catalogue's health
+// path), as well as at the stand-in's own health endpoint.
+func TestEveryKindAnswersItsCatalogueHealthPath(t *testing.T) {
+	pg := pgtest.Start(t)
+	for _, kind := range catalogue.All() {
+		app := startApp(t, appConfig(t, pg, kind.Kind))
+		for _, path := range []string{kind.HealthPath, healthPath} {
+			var h health
+			app.call("GET", path, nil, 200, &h)
+			if h.Kind != kind.Kind || h.Version != app.cfg.Version || h.Status != "ok" {
+				t.Errorf("%s %s: %+v", kind.Kind, path, h)
+			}
+		}
+	}
+	if !reflect.DeepEqual(apps.Kinds(), sortedKinds()) {
+		t.Errorf("the stand-in serves %v, the catalogue lists %v", apps.Kinds(), sortedKinds())
+	}
+}
+
+func sortedKinds() []string {
+	kinds := catalogue.Kinds()
+	sort.Strings(kinds)
+	return kinds
 }
 
 func TestMatrixHasItsTablesAndMediaStore(t *testing.T) {

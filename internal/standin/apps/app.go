@@ -8,6 +8,8 @@ import (
 	"net/http"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fediversity/terraform-provider-fediversity/internal/catalogue"
 )
 
 // App is one application that has passed every check a real one makes at
@@ -80,6 +82,10 @@ func (a *App) open(ctx context.Context, secretsFingerprint string) error {
 func (a *App) routes(media []fileStore) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+healthPath, a.health)
+	// The provider's health gate asks where the real app answers.
+	if app, ok := catalogue.Lookup(a.cfg.Kind); ok && app.HealthPath != healthPath {
+		mux.HandleFunc("GET "+app.HealthPath, a.health)
+	}
 	mux.HandleFunc("POST /api/posts", a.createPost)
 	mux.HandleFunc("GET /api/posts", a.listPosts)
 	mux.HandleFunc("GET /api/posts/{id}", a.getPost)

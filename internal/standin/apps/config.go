@@ -51,13 +51,23 @@ func (s *Settings) UnmarshalJSON(data []byte) error {
 	return json.Unmarshal(data, (*lenient)(s))
 }
 
-// MailConfig is the mail role's configuration file.
+// MailConfig is the mail role's configuration file: one server for the
+// mail domains of every operator on a system, as one maddy serves all of
+// its localDomains.
 type MailConfig struct {
+	Hostname string `json:"hostname,omitempty"` // in SMTP greetings; default: the first domain
+	Version  string `json:"version,omitempty"`  // reported by health when set
+	// SMTPListen defaults to port 25 on every address of this machine (on
+	// a sandbox host, its own address: see package hostaddr).
+	SMTPListen string       `json:"smtp_listen,omitempty"`
+	HTTPListen string       `json:"http_listen"`
+	Maildir    string       `json:"maildir"` // <maildir>/<domain>/<localpart>/{tmp,new,cur}
+	Domains    []MailDomain `json:"domains"`
+}
+
+// MailDomain is one mail domain and the key its mail is signed with.
+type MailDomain struct {
 	Domain             string `json:"domain"`
-	Version            string `json:"version,omitempty"` // reported by health when set
-	SMTPListen         string `json:"smtp_listen"`
-	HTTPListen         string `json:"http_listen"`
-	Maildir            string `json:"maildir"`
 	DKIMPrivateKeyFile string `json:"dkim_private_key_file"`
 }
 
@@ -143,13 +153,36 @@ func (c Config) Validate() error {
 
 // Validate reports every field that cannot work, in one line.
 func (c MailConfig) Validate() error {
-	return joinOneLine(
-		validDomain(c.Domain),
-		validListen("smtp_listen", c.SMTPListen),
+	checks := []error{
 		validListen("http_listen", c.HTTPListen),
 		absolutePath("maildir", c.Maildir),
-		nonEmpty("dkim_private_key_file", c.DKIMPrivateKeyFile),
-	)
+	}
+	if c.SMTPListen != "" {
+		checks = append(checks, validListen("smtp_listen", c.SMTPListen))
+	}
+	if len(c.Domains) == 0 {
+		checks = append(checks, errors.New("domains must name at least one mail domain"))
+	}
+	seen := map[string]bool{}
+	for _, d := range c.Domains {
+		checks = append(checks, validMailDomain(d.Domain), nonEmpty("dkim_private_key_file of "+d.Domain, d.DKIMPrivateKeyFile))
+		if seen[strings.ToLower(d.Domain)] {
+			checks = append(checks, fmt.Errorf("domain %s is listed twice", d.Domain))
+		}
+		seen[strings.ToLower(d.Domain)] = true
+	}
+	return joinOneLine(checks...)
+}
+
+// validMailDomain is a host name that can also name its Maildir folder.
+func validMailDomain(domain string) error {
+	if err := validDomain(domain); err != nil {
+		return err
+	}
+	if strings.HasPrefix(domain, ".") {
+		return fmt.Errorf("domain %q is not a host name", domain)
+	}
+	return nil
 }
 
 // joinOneLine joins the non-nil errors with "; ": the roles report a

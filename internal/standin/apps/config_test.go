@@ -55,13 +55,24 @@ func TestLoadConfigRefusals(t *testing.T) {
 }
 
 func TestLoadMailConfig(t *testing.T) {
-	cfg, err := apps.LoadMailConfig(writeConfig(t, `{"domain": "example.org", "smtp_listen": "127.0.0.2:2525",
-		"http_listen": "127.0.0.2:8125", "maildir": "/var/lib/fediversity/op1/mail",
-		"dkim_private_key_file": "/var/lib/fediversity-secrets/op1/dkim.private"}`))
-	if err != nil || cfg.SMTPListen != "127.0.0.2:2525" {
+	cfg, err := apps.LoadMailConfig(writeConfig(t, `{"hostname": "mail.example.org", "http_listen": "unix:/run/maddy/http.sock",
+		"maildir": "/var/lib/maddy/maildir", "domains": [
+			{"domain": "example.org", "dkim_private_key_file": "/var/lib/maddy/dkim_keys/example.org_default.key"},
+			{"domain": "club.example", "dkim_private_key_file": "/var/lib/maddy/dkim_keys/club.example_default.key"}]}`))
+	if err != nil || cfg.SMTPListen != "" || len(cfg.Domains) != 2 {
 		t.Fatalf("%+v, %v", cfg, err)
 	}
-	if _, err := apps.LoadMailConfig(writeConfig(t, `{"domain": "example.org"}`)); err == nil {
-		t.Fatal("a mail config without listeners, maildir and key was accepted")
+	for json, want := range map[string]string{
+		`{"domains": [{"domain": "example.org"}]}`:                                                              "http_listen",
+		`{"http_listen": ":80", "maildir": "/m", "domains": []}`:                                                "at least one mail domain",
+		`{"http_listen": ":80", "maildir": "/m", "domains": [{"domain": "a.example"}]}`:                         "dkim_private_key_file of a.example must be set",
+		`{"http_listen": ":80", "maildir": "/m", "domains": [{"domain": "..", "dkim_private_key_file": "/k"}]}`: "is not a host name",
+		`{"http_listen": ":80", "maildir": "/m", "domains": [{"domain": "a.example", "dkim_private_key_file": "/k"},
+			{"domain": "A.example", "dkim_private_key_file": "/k"}]}`: "listed twice",
+		`{"http_listen": ":80", "maildir": "/m", "domain": "a.example"}`: `unknown field "domain"`,
+	} {
+		if _, err := apps.LoadMailConfig(writeConfig(t, json)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", json, err, want)
+		}
 	}
 }

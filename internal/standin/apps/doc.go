@@ -9,6 +9,7 @@
 // Run serves one application from a Config:
 //
 //	GET  /.well-known/fediversity/health  kind, version, domain, status, posts, uploads (503 without database)
+//	GET  the kind's health path in the catalogue (/health, /status.php, ...)  the same
 //	POST /api/posts {"author","body"}     201 {"id"}
 //	GET  /api/posts, /api/posts/{id}      in id order
 //	POST /api/accounts {"name"}           201; 403 registrations closed; 409 user limit or name taken
@@ -21,8 +22,10 @@
 // fingerprint) and per kind the tables that migration rules act on
 // (matrix: e2e_one_time_keys_json; peertube: video_files).
 //
-// RunMail serves one operator's mail domain from a MailConfig: SMTP in
-// (recipients @domain only) to a Maildir, <maildir>/<localpart>/new/<id>,
-// and over HTTP the health check, GET /api/mailboxes/{localpart} as
-// [{"id","size","sha256"}] and GET /api/mailboxes/{localpart}/{id} raw.
+// RunMail serves the mail domains of a system's operators from a
+// MailConfig: SMTP in (recipients in those domains only) to a Maildir,
+// <maildir>/<domain>/<localpart>/new/<id>, and over HTTP, for the domain
+// the Host names (<domain> or mail.<domain>), the health check,
+// GET /api/mailboxes/{localpart} as [{"id","size","sha256"}] and
+// GET /api/mailboxes/{localpart}/{id} raw.
 package apps

@@ -13,6 +13,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/fediversity/terraform-provider-fediversity/internal/standin/hostaddr"
 )
 
 const (
@@ -22,12 +24,17 @@ const (
 	maxJSONBody   = 1 << 20
 )
 
-// listen binds host:port, or a unix socket for "unix:/path" (replacing a
-// socket left behind by a crash, as nothing else would remove it).
+// listen binds host:port (on a sandbox host, "this machine" is the host's
+// own address: see package hostaddr), or a unix socket for "unix:/path"
+// (replacing a socket left behind by a crash, as nothing else would).
 func listen(address string) (net.Listener, error) {
 	path, isUnix := strings.CutPrefix(address, "unix:")
 	if !isUnix {
-		return net.Listen("tcp", address)
+		host, err := hostaddr.Local()
+		if err != nil {
+			return nil, err
+		}
+		return net.Listen("tcp", host.Resolve(address))
 	}
 	if info, err := os.Lstat(path); err == nil && info.Mode()&fs.ModeSocket != 0 {
 		os.Remove(path)

@@ -26,14 +26,16 @@ type runningMail struct {
 	stop     func() error
 }
 
-func mailConfig(t *testing.T) apps.MailConfig {
+// mailConfig serves example.org and any further domains, each with a key.
+func mailConfig(t *testing.T, more ...string) apps.MailConfig {
 	t.Helper()
-	key := filepath.Join(t.TempDir(), "dkim.private")
-	writeFile(t, key, "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n")
-	return apps.MailConfig{
-		Domain: "example.org", SMTPListen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0",
-		Maildir: t.TempDir(), DKIMPrivateKeyFile: key,
+	cfg := apps.MailConfig{SMTPListen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0", Maildir: t.TempDir()}
+	for _, domain := range append([]string{"example.org"}, more...) {
+		key := filepath.Join(t.TempDir(), domain+"_default.key")
+		writeFile(t, key, "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n")
+		cfg.Domains = append(cfg.Domains, apps.MailDomain{Domain: domain, DKIMPrivateKeyFile: key})
 	}
+	return cfg
 }
 
 func startMail(t *testing.T, cfg apps.MailConfig) *runningMail {
@@ -55,7 +57,13 @@ func startMail(t *testing.T, cfg apps.MailConfig) *runningMail {
 
 func (m *runningMail) get(t *testing.T, path string, wantStatus int, out any) {
 	t.Helper()
-	expectJSON(t, requestHost(t, "GET", m.httpBase+path, m.cfg.Domain, nil), wantStatus, out)
+	m.getFor(t, "example.org", path, wantStatus, out)
+}
+
+// getFor asks for path with host (a mail domain or mail.<domain>) as Host.
+func (m *runningMail) getFor(t *testing.T, host, path string, wantStatus int, out any) {
+	t.Helper()
+	expectJSON(t, requestHost(t, "GET", m.httpBase+path, host, nil), wantStatus, out)
 }
 
 type storedMessage struct {
@@ -67,11 +75,16 @@ type storedMessage struct {
 // messages fetches a mailbox's listing and each message's raw bytes.
 func (m *runningMail) messages(t *testing.T, localpart string) ([]storedMessage, []string) {
 	t.Helper()
+	return m.messagesIn(t, "example.org", localpart)
+}
+
+func (m *runningMail) messagesIn(t *testing.T, domain, localpart string) ([]storedMessage, []string) {
+	t.Helper()
 	var listing []storedMessage
-	m.get(t, "/api/mailboxes/"+localpart, 200, &listing)
+	m.getFor(t, domain, "/api/mailboxes/"+localpart, 200, &listing)
 	raws := make([]string, len(listing))
 	for i, msg := range listing {
-		resp := requestHost(t, "GET", m.httpBase+"/api/mailboxes/"+localpart+"/"+msg.ID, m.cfg.Domain, nil)
+		resp := requestHost(t, "GET", m.httpBase+"/api/mailboxes/"+localpart+"/"+msg.ID, domain, nil)
 		raws[i] = readAll(t, resp)
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "message/rfc822" {
 			t.Fatalf("GET message %s: %d %s", msg.ID, resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -121,9 +134,9 @@ func TestSMTPDeliversByteExact(t *testing.T) {
 		if listing[0].Size != int64(len(message)) || listing[0].SHA256 != sha256Hex(message) {
 			t.Fatalf("listing %+v does not describe the message", listing[0])
 		}
-		newDir := filepath.Join(mail.cfg.Maildir, mailbox, "new")
+		newDir := filepath.Join(mail.cfg.Maildir, "example.org", mailbox, "new")
 		assertFileContent(t, filepath.Join(newDir, listing[0].ID), message)
-		if tmp := allFiles(t, filepath.Join(mail.cfg.Maildir, mailbox, "tmp")); len(tmp) != 0 {
+		if tmp := allFiles(t, filepath.Join(mail.cfg.Maildir, "example.org", mailbox, "tmp")); len(tmp) != 0 {
 			t.Fatalf("tmp/ not emptied: %v", tmp)
 		}
 	}
@@ -215,11 +228,12 @@ func TestMailRefusesWithoutDKIMKey(t *testing.T) {
 		"empty":   func(t *testing.T, path string) { writeFile(t, path, "") },
 	} {
 		t.Run(name, func(t *testing.T) {
-			cfg := mailConfig(t)
-			spoil(t, cfg.DKIMPrivateKeyFile)
+			cfg := mailConfig(t, "example.net")
+			key := cfg.Domains[1].DKIMPrivateKeyFile
+			spoil(t, key)
 			_, err := apps.OpenMail(cfg, io.Discard)
-			if err == nil || !strings.Contains(err.Error(), cfg.DKIMPrivateKeyFile) || strings.Contains(err.Error(), "\n") {
-				t.Fatalf("want one line naming %s, got %v", cfg.DKIMPrivateKeyFile, err)
+			if err == nil || !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), "example.net") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("want one line naming example.net and %s, got %v", key, err)
 			}
 		})
 	}
@@ -264,6 +278,38 @@ func TestMailHTTP(t *testing.T) {
 	if resp.StatusCode != http.StatusMisdirectedRequest {
 		t.Fatalf("health for another Host: %d, want 421", resp.StatusCode)
 	}
+}
+
+// One server, several operators' domains: each keeps its own Maildir
+// folder, and each is read through its own Host (the domain or
+// mail.<domain>), never another's.
+func TestMailServesSeveralDomains(t *testing.T) {
+	mail := startMail(t, mailConfig(t, "club.example", "School.Example"))
+	message := "Subject: to three domains\r\n\r\nhello\r\n"
+	mustSMTP(t, smtp.SendMail(mail.smtpAddr, nil, "zoe@sender.example",
+		[]string{"alice@example.org", "bob@club.example", "carol@school.example"}, []byte(message)))
+
+	for domain, mailbox := range map[string]string{"example.org": "alice", "club.example": "bob", "school.example": "carol"} {
+		listing, raws := mail.messagesIn(t, "mail."+domain, mailbox)
+		if len(listing) != 1 || raws[0] != message {
+			t.Fatalf("%s@%s holds %d messages", mailbox, domain, len(listing))
+		}
+		assertFileContent(t, filepath.Join(mail.cfg.Maildir, domain, mailbox, "new", listing[0].ID), message)
+		var h struct {
+			Domain              string
+			Mailboxes, Messages int
+		}
+		mail.getFor(t, domain, healthPath, 200, &h)
+		if h.Domain != domain || h.Mailboxes != 1 || h.Messages != 1 {
+			t.Errorf("health of %s: %+v", domain, h)
+		}
+	}
+	var other []storedMessage
+	mail.getFor(t, "club.example", "/api/mailboxes/alice", 200, &other)
+	if len(other) != 0 {
+		t.Errorf("club.example shows example.org's mailbox alice: %v", other)
+	}
+	mail.getFor(t, "mail.elsewhere.example", healthPath, 421, nil)
 }
 
 func TestMailShutsDownWithIdleSessionOpen(t *testing.T) {

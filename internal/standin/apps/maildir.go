@@ -65,9 +65,10 @@ func (m *maildir) uniqueName() string {
 	return fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), m.seq.Add(1), m.host)
 }
 
-// deliver stores one message, as it streams in, into every mailbox and
-// returns its id. Further mailboxes get hard links to the first copy:
-// Maildir messages are never changed in place.
+// deliver stores one message, as it streams in, into every mailbox (a
+// folder under the root, <domain>/<localpart>) and returns its id. Further
+// mailboxes get hard links to the first copy: Maildir messages are never
+// changed in place.
 func (m *maildir) deliver(mailboxes []string, message io.Reader) (string, error) {
 	for _, mailbox := range mailboxes {
 		if err := m.ensureMailbox(mailbox); err != nil {
@@ -117,9 +118,13 @@ func (m *maildir) messagePath(mailbox, id string) string {
 	return filepath.Join(m.root, mailbox, "new", id)
 }
 
-// counts reports how many mailboxes and messages the Maildir holds.
-func (m *maildir) counts() (mailboxes, messages int, err error) {
-	entries, err := os.ReadDir(m.root)
+// counts reports how many mailboxes and messages one domain's folder of
+// the Maildir holds; a domain that got no mail yet has none.
+func (m *maildir) counts(domain string) (mailboxes, messages int, err error) {
+	entries, err := os.ReadDir(filepath.Join(m.root, domain))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, 0, nil
+	}
 	if err != nil {
 		return 0, 0, err
 	}
@@ -129,7 +134,7 @@ func (m *maildir) counts() (mailboxes, messages int, err error) {
 		}
 		mailboxes++
 		for _, sub := range []string{"new", "cur"} {
-			n, err := countFiles(filepath.Join(m.root, entry.Name(), sub))
+			n, err := countFiles(filepath.Join(m.root, domain, entry.Name(), sub))
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return 0, 0, err
 			}

@@ -24,12 +24,13 @@ const (
 	smtpIdleTimeout = 5 * time.Minute
 )
 
-// smtpServer accepts mail for one domain into a Maildir: the subset of
-// RFC 5321 that a sending MTA needs (no relaying, no AUTH, no STARTTLS).
+// smtpServer accepts mail for its local domains into a Maildir: the subset
+// of RFC 5321 that a sending MTA needs (no relaying, no AUTH, no STARTTLS).
 type smtpServer struct {
-	domain string
-	box    *maildir
-	log    *log.Logger
+	hostname string          // in greetings
+	domains  map[string]bool // lower case
+	box      *maildir
+	log      *log.Logger
 
 	mu       sync.Mutex
 	sessions map[net.Conn]struct{}
@@ -119,7 +120,7 @@ type smtpSession struct {
 	r         *bufio.Reader
 	w         *bufio.Writer
 	sender    *string  // nil until MAIL
-	mailboxes []string // of the accepted recipients
+	mailboxes []string // of the accepted recipients: <domain>/<localpart>
 }
 
 var (
@@ -128,7 +129,7 @@ var (
 )
 
 func (s *smtpSession) run() error {
-	if err := s.reply(220, s.server.domain+" ESMTP fediversity-standin"); err != nil {
+	if err := s.reply(220, s.server.hostname+" ESMTP fediversity-standin"); err != nil {
 		return err
 	}
 	for {
@@ -180,7 +181,7 @@ func (s *smtpSession) command(line string) error {
 	case "NOOP":
 		return s.reply(250, "OK")
 	case "QUIT":
-		_ = s.reply(221, s.server.domain+" closing connection") // the session ends either way
+		_ = s.reply(221, s.server.hostname+" closing connection") // the session ends either way
 		return errSessionOver
 	}
 	return s.reply(502, "command not implemented")
@@ -192,9 +193,9 @@ func (s *smtpSession) hello(client string, extended bool) error {
 	}
 	s.reset()
 	if !extended {
-		return s.reply(250, s.server.domain)
+		return s.reply(250, s.server.hostname)
 	}
-	return s.reply(250, s.server.domain, "SIZE "+strconv.Itoa(maxMessageSize), "8BITMIME", "SMTPUTF8")
+	return s.reply(250, s.server.hostname, "SIZE "+strconv.Itoa(maxMessageSize), "8BITMIME", "SMTPUTF8")
 }
 
 func (s *smtpSession) mail(arg string) error {
@@ -220,14 +221,16 @@ func (s *smtpSession) rcpt(arg string) error {
 	if err != nil {
 		return s.reply(501, "syntax: RCPT TO:<address>")
 	}
-	at := strings.LastIndexByte(recipient, '@')
-	if at < 0 || !strings.EqualFold(recipient[at+1:], s.server.domain) {
-		return s.reply(550, fmt.Sprintf("<%s>: recipient not accepted here, only @%s", recipient, s.server.domain))
+	localpart, domain, found := cutLast(recipient, "@")
+	domain = strings.ToLower(domain)
+	if !found || !s.server.domains[domain] {
+		return s.reply(550, fmt.Sprintf("<%s>: recipient not accepted here, its domain is not local", recipient))
 	}
-	mailbox, err := mailboxName(recipient[:at])
+	name, err := mailboxName(localpart)
 	if err != nil {
 		return s.reply(550, fmt.Sprintf("<%s>: no such mailbox", recipient))
 	}
+	mailbox := mailboxOf(domain, name)
 	if len(s.mailboxes) >= maxRecipients {
 		return s.reply(452, "too many recipients")
 	}
@@ -279,6 +282,14 @@ func (s *smtpSession) reply(code int, texts ...string) error {
 		fmt.Fprintf(s.w, "%d%s%s\r\n", code, separator, text)
 	}
 	return s.w.Flush()
+}
+
+// cutLast cuts s around the last sep, as an address at its last "@".
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
 }
 
 // parsePath parses "FROM:<path> PARAM=value ..." (the keyword given as

@@ -2,7 +2,6 @@ package activate
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"os/user"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/sandbox/nixpkgs"
+	"github.com/fediversity/terraform-provider-fediversity/internal/standin/hostns"
 	"github.com/fediversity/terraform-provider-fediversity/internal/standin/supervisor"
 )
 
@@ -21,78 +21,26 @@ import (
 const (
 	envSystemA = "STANDIN_E2E_SYSTEM_A"
 	envSystemB = "STANDIN_E2E_SYSTEM_B"
-	envDir     = "STANDIN_E2E_DIR"
 )
-
-// namespaceScript gives the inner test what a sandbox host has: its own
-// /run, /var and a writable overlay of /etc, in a private mount namespace.
-const namespaceScript = `set -eu
-dir=$1; shift
-mount -n -t tmpfs -o mode=0755 e2e-run /run
-mount -n --bind "$dir/var" /var
-mount -n -t tmpfs -o mode=0755 e2e-etc "$dir/etc-layer"
-mkdir "$dir/etc-layer/upper" "$dir/etc-layer/work"
-mount -n -t overlay e2e-etc -o "lowerdir=/etc,upperdir=$dir/etc-layer/upper,workdir=$dir/etc-layer/work" /etc
-exec "$@"
-`
-
-// requireE2E skips (or, on CI, fails) when this machine cannot run real
-// systems: root, Nix, unshare and Debian's PostgreSQL 15 are needed.
-func requireE2E(t *testing.T) {
-	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
-	for _, tool := range []string{"nix-build", "unshare", "runuser", "useradd"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if _, err := os.Stat("/usr/lib/postgresql/15/bin/postgres"); err != nil {
-		missing = append(missing, "PostgreSQL 15 (Debian package postgresql-15)")
-	}
-	if _, err := user.Lookup("postgres"); err != nil {
-		missing = append(missing, "the postgres user")
-	}
-	if len(missing) == 0 {
-		return
-	}
-	msg := "switching Nix-built systems needs " + strings.Join(missing, ", ")
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
 
 // TestNixBuiltSystemsSwitch builds two systems with the stand-in nixpkgs
 // (PostgreSQL with a database and user, and the example app, whose
 // settings differ between them), then switches a private namespace to
 // them: see TestInsideNamespace.
 func TestNixBuiltSystemsSwitch(t *testing.T) {
-	requireE2E(t)
-	dir := t.TempDir()
+	hostns.Require(t)
+	host := hostns.New(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tree := filepath.Join(dir, "nixpkgs")
+	tree := filepath.Join(t.TempDir(), "nixpkgs")
 	if err := nixpkgs.Install(tree); err != nil {
 		t.Fatal(err)
 	}
 	a := buildSystem(t, tree, self, "{ }")
 	b := buildSystem(t, tree, self, "({ lib, ... }: { services.fediversity-standin-example.settings.port = lib.mkForce 8081; })")
-	prepareHostDirs(t, dir)
-
-	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "--",
-		"/bin/sh", "-c", namespaceScript, "sh", dir, self, "-test.run", "^TestInsideNamespace$", "-test.v", "-test.count=1")
-	cmd.Env = append(withoutRoot(os.Environ()), envSystemA+"="+a, envSystemB+"="+b, envDir+"="+dir)
-	out, err := cmd.CombinedOutput()
-	t.Logf("inside the namespace:\n%s", out)
-	stopLeftoverDaemon(dir)
-	if err != nil || !bytes.Contains(out, []byte("--- PASS: TestInsideNamespace")) {
-		t.Fatalf("the test inside the namespace failed: %v", err)
-	}
+	host.Run(t, "TestInsideNamespace", envSystemA+"="+a, envSystemB+"="+b)
 }
 
 // buildSystem builds the stand-in nixpkgs' example system (PostgreSQL with
@@ -121,62 +69,15 @@ func buildSystem(t *testing.T, tree, standin, module string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func prepareHostDirs(t *testing.T, dir string) {
-	t.Helper()
-	for _, d := range []string{"var/lib", "var/log", "var/cache", "var/empty", "var/tmp", "etc-layer"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Chmod(filepath.Join(dir, "var"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("/run", filepath.Join(dir, "var/run")); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func withoutRoot(env []string) []string {
-	var kept []string
-	for _, e := range env {
-		if !strings.HasPrefix(e, supervisor.RootEnv+"=") {
-			kept = append(kept, e)
-		}
-	}
-	return kept
-}
-
-// stopLeftoverDaemon ends a supervisor the inner test could not shut down
-// (it stops its units on SIGTERM), so nothing outlives the test.
-func stopLeftoverDaemon(dir string) {
-	data, err := os.ReadFile(filepath.Join(dir, "daemon.pid"))
-	if err != nil {
-		return
-	}
-	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 1 {
-		_ = syscall.Kill(pid, syscall.SIGTERM)
-	}
-}
-
 // TestInsideNamespace runs only inside TestNixBuiltSystemsSwitch's namespace.
 func TestInsideNamespace(t *testing.T) {
 	a, b := os.Getenv(envSystemA), os.Getenv(envSystemB)
-	if a == "" {
+	if !hostns.Inside() || a == "" {
 		t.Skip("run by TestNixBuiltSystemsSwitch, inside a private mount namespace")
 	}
-	paths := supervisor.Paths{}
-	client := supervisor.NewClient(paths)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := client.Shutdown(ctx); err != nil {
-			t.Errorf("shutting the supervisor down: %v", err)
-		}
-	})
 
-	switchSystem(t, a)
-	recordDaemonPID(t, paths)
-	first := statusByName(t, client)
+	hostns.Switch(t, a)
+	first := hostns.Units(t)
 	for _, u := range []string{"postgresql", "postgresql-setup", "fediversity-standin-example"} {
 		if first[u].State != supervisor.StateActive {
 			t.Fatalf("%s is %s after the first switch", u, first[u].State)
@@ -189,51 +90,22 @@ func TestInsideNamespace(t *testing.T) {
 		t.Errorf("/run/current-system -> %q, want %s", target, a)
 	}
 
-	switchSystem(t, a)
-	again := statusByName(t, client)
+	hostns.Switch(t, a)
+	again := hostns.Units(t)
 	for name, u := range first {
 		if again[name].PID != u.PID || !again[name].Since.Equal(u.Since) {
 			t.Errorf("switching to the same system restarted %s", name)
 		}
 	}
 
-	switchSystem(t, b)
-	changed := statusByName(t, client)
+	hostns.Switch(t, b)
+	changed := hostns.Units(t)
 	if changed["fediversity-standin-example"].PID == first["fediversity-standin-example"].PID {
 		t.Error("the app whose settings changed was not restarted")
 	}
 	if changed["postgresql"].PID != first["postgresql"].PID {
 		t.Error("PostgreSQL was restarted though its unit did not change")
 	}
-}
-
-func switchSystem(t *testing.T, system string) {
-	t.Helper()
-	out, err := exec.Command(filepath.Join(system, "bin/switch-to-configuration"), "switch").CombinedOutput()
-	t.Logf("switch to %s:\n%s", system, out)
-	if err != nil {
-		t.Fatalf("switch-to-configuration: %v", err)
-	}
-}
-
-func recordDaemonPID(t *testing.T, paths supervisor.Paths) {
-	data, err := os.ReadFile(paths.DaemonLock())
-	if err == nil {
-		_ = os.WriteFile(filepath.Join(os.Getenv(envDir), "daemon.pid"), data, 0o644)
-	}
-}
-
-func statusByName(t *testing.T, client supervisor.Client) map[string]supervisor.UnitStatus {
-	t.Helper()
-	units, err := client.Status(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	byName := map[string]supervisor.UnitStatus{}
-	for _, u := range units {
-		byName[u.Name] = u
-	}
-	return byName
 }
 
 func checkDatabase(t *testing.T) {

@@ -1,6 +1,6 @@
-# Mastodon, through NixOS's services.mastodon. Its secret key base and OTP
-# secret are generated on the host: lost, they take encrypted columns and
-# every user's two-factor setup with them, so a migration carries them.
+# Mastodon, through NixOS's services.mastodon. Its secret key base and
+# Active Record encryption keys are generated on the host: lost, they take
+# sessions and encrypted columns with them, so a migration carries them.
 { config, lib, pkgs, ... }:
 let
   fed = import ../lib.nix { inherit lib config; };
@@ -8,6 +8,12 @@ let
   app = fed.single "mastodon" apps;
   secret = fed.secretPath app;
   operator = fed.operatorOf app;
+  secretNames = [
+    "secret_key_base"
+    "active_record_encryption_deterministic_key"
+    "active_record_encryption_key_derivation_salt"
+    "active_record_encryption_primary_key"
+  ];
 in
 {
   config = lib.mkIf (apps != { }) {
@@ -18,7 +24,9 @@ in
       configureNginx = true;
       streamingProcesses = 1;
       secretKeyBaseFile = secret "secret_key_base";
-      otpSecretFile = secret "otp_secret";
+      activeRecordEncryptionDeterministicKeyFile = secret "active_record_encryption_deterministic_key";
+      activeRecordEncryptionKeyDerivationSaltFile = secret "active_record_encryption_key_derivation_salt";
+      activeRecordEncryptionPrimaryKeyFile = secret "active_record_encryption_primary_key";
       database.createLocally = true;
       redis.createLocally = true;
       smtp = {
@@ -30,15 +38,9 @@ in
       };
       # Mastodon keeps these in its database; the stand-in reads them here
       # and a real host ignores them (see the README).
-      extraConfig = {
-        FEDIVERSITY_REGISTRATIONS_OPEN = lib.boolToString app.settings.registrationsOpen;
-        FEDIVERSITY_USER_LIMIT = toString app.settings.userLimit;
-      };
+      extraConfig = fed.settingsEnv app;
     };
 
-    fediversity.secrets = {
-      ${secret "secret_key_base"} = { owner = "mastodon"; group = "mastodon"; kind = "random-base64"; size = 64; };
-      ${secret "otp_secret"} = { owner = "mastodon"; group = "mastodon"; kind = "random-base64"; size = 64; };
-    };
+    fediversity.secrets = fed.secretsOf app "mastodon" (map (name: { inherit name; kind = "random-base64"; size = 64; }) secretNames);
   };
 }

@@ -169,7 +169,7 @@ let
 
   moduleKeywords = [ "_file" "key" "imports" "disabledModules" "meta" "freeformType" "_class" ];
 
-  # A module as { key, file, imports, options, config }. A module without
+  # A module as { key, file, freeformType, imports, options, config }. A module without
   # `options` and `config` is all config (the shorthand). `meta` is dropped:
   # the stand-in has no manual.
   normalizeModule = file: key: m:
@@ -183,6 +183,7 @@ let
     else {
       key = toString (m.key or key);
       file = file';
+      freeformType = m.freeformType or null;
       imports = m.imports or [ ];
       options = m.options or { };
       config = if explicit then m.config or { } else removeAttrs m moduleKeywords;
@@ -245,12 +246,22 @@ in
         (map (m: { inherit (m) file options; }) collected)
         (map (m: { inherit (m) file; value = m.config; }) collected);
       options = merged.matched;
-      config = lib.mapAttrsRecursiveCond (v: !isOption v) (_: opt: opt.value) options;
-      # As in NixOS, a definition of an option nobody declares is an error
-      # (even under mkIf false), checked when the result is used.
+      declaredConfig = lib.mapAttrsRecursiveCond (v: !isOption v) (_: opt: opt.value) options;
+      # As in NixOS, a module's freeformType makes the definitions that no
+      # option declares values of that type (free-form settings next to
+      # declared ones); without one they are errors (even under mkIf
+      # false), checked when the result is used.
+      freeformType = lib.findFirst (t: t != null) null (map (m: m.freeformType) collected);
+      freeformConfig = (mergeDefinitions prefix freeformType (map (u: {
+        inherit (u) file;
+        value = lib.setAttrByPath (lib.drop (length prefix) u.loc) u.value;
+      }) merged.unmatched)).mergedValue;
+      config =
+        if freeformType == null || merged.unmatched == [ ] then declaredConfig
+        else lib.recursiveUpdate freeformConfig declaredConfig;
       checkUnmatched =
         let u = head merged.unmatched; in
-        if config._module.check && merged.unmatched != [ ]
+        if config._module.check && freeformType == null && merged.unmatched != [ ]
         then throw "The option `${showOption (definedPath u.loc u.value)}' does not exist. Definition in `${u.file}'."
         else null;
       checked = builtins.seq checkUnmatched;

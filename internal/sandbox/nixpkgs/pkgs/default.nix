@@ -1,7 +1,8 @@
 # The stand-in package set. Builds run with the Nix sandbox off and use
 # the machine's /bin/sh and tools, so packages here are thin derivations
-# around the host's programs, plus the writers NixOS modules rely on.
-# Overlays work as in nixpkgs.
+# around the host's programs, plus the writers NixOS modules rely on and
+# stand-ins for the applications (standin-apps.nix). Overlays work as in
+# nixpkgs.
 { system ? builtins.currentSystem
 , localSystem ? { inherit system; }
 , overlays ? [ ]
@@ -41,6 +42,11 @@ let
       };
       formats = callPackage ./formats.nix { };
       fediversity-standin = callPackage ./fediversity-standin.nix { };
-    } // import ./host-packages.nix { inherit lib; inherit (builders) runCommand; };
+    } // import ./host-packages.nix { inherit lib; inherit (builders) runCommand; }
+    // import ./standin-apps.nix {
+      inherit lib;
+      inherit (builders) runCommand;
+      inherit (self) fediversity-standin matrix-synapse-unwrapped;
+    };
 in
 lib.fix (builtins.foldl' (acc: overlay: lib.extends overlay acc) base overlays)

@@ -1,6 +1,7 @@
 # The NixOS modules of the stand-in: the subset of real NixOS option names
 # that the project's modules set. Per-application modules (mastodon,
-# matrix-synapse, ...) go under services/, one file each, listed below.
+# matrix-synapse, ...) are under services/, one file each, and share
+# ../lib/standin-app.nix.
 [
   ./misc/nixpkgs.nix
   ./misc/assertions.nix
@@ -16,5 +17,13 @@
 
   # Services.
   ./services/databases/postgresql.nix
+  ./services/mail/maddy.nix
+  ./services/matrix/synapse.nix
   ./services/misc/fediversity-standin-example.nix
+  ./services/web-apps/immich.nix
+  ./services/web-apps/mastodon.nix
+  ./services/web-apps/nextcloud.nix
+  ./services/web-apps/peertube.nix
+  ./services/web-apps/pixelfed.nix
+  ./services/web-servers/nginx.nix
 ]

@@ -24,5 +24,12 @@ in
     anything = mkOption { type = types.anything; default = { }; };
     users = mkOption { type = types.attrsOf (types.submodule userModule); default = { }; };
     derived = mkOption { type = types.str; };
+    settings = mkOption {
+      type = types.submodule {
+        freeformType = types.attrsOf types.anything;
+        options.port = mkOption { type = types.port; default = 80; };
+      };
+      default = { };
+    };
   };
 }

@@ -1,7 +1,8 @@
-# An example application module, the pattern for the per-app modules
-# (services.mastodon, services.matrix-synapse, ...): options with NixOS's
-# names, a system user, and a service running the stand-in program in the
-# app's role with its settings as a JSON file.
+# An example application module, the pattern the per-app modules
+# (services.mastodon, services.matrix-synapse, ...) follow through
+# ../../../lib/standin-app.nix: options with NixOS's names, a system user,
+# and a service running the stand-in program in the app's role with its
+# settings as a JSON file.
 { config, lib, pkgs, ... }:
 let
   inherit (lib) mkIf mkOption types;

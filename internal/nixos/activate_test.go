@@ -66,6 +66,7 @@ mkdir -p "$dir/bin"
 cat >"$dir/bin/switch-to-configuration" <<EOS
 #!/bin/sh
 echo "start $1 \$1" >>/run/fake-switches
+[ -e /run/fake-daemon-$1 ] && setsid sleep 30 </dev/null >/dev/null 2>&1 &
 sleep "\$(cat /run/fake-sleep-$1 2>/dev/null || echo 0)"
 echo "end $1" >>/run/fake-switches
 exit "\$(cat /run/fake-exit-$1 2>/dev/null || echo 0)"
@@ -228,8 +229,10 @@ func TestActivateRefusesWhileLocked(t *testing.T) {
 	if cur := h.current(); cur.System != old {
 		t.Fatalf("a locked activation changed the system to %s", cur.System)
 	}
-	// The bracket keeps the pattern from matching this check's own command line.
-	if n := strings.TrimSpace(h.run(`pgrep -fc '[f]lock -w' || true`)); n != "0" {
+	// The bracket keeps the pattern from matching this check's own command
+	// line; hosts share the machine's pids, so only this host's count.
+	const runnersHere = `for p in $(pgrep -f '[f]lock -w'); do [ "$(readlink /proc/$p/ns/mnt)" = "$(readlink /proc/self/ns/mnt)" ] && echo "$p"; done | wc -l`
+	if n := strings.TrimSpace(h.run(runnersHere)); n != "0" {
 		t.Errorf("%s runner processes still waiting for the lock", n)
 	}
 	h.run(`pkill -f "[f]lock $1 sleep" || true`, h.profile.Lock)
@@ -259,5 +262,19 @@ func TestConcurrentActivationsSerialise(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(log), "\n")
 	if len(lines) != 4 || !strings.HasPrefix(lines[0], "start") || !strings.HasPrefix(lines[1], "end") || !strings.HasPrefix(lines[2], "start") {
 		t.Fatalf("switches overlapped:\n%s", log)
+	}
+}
+
+// A daemon started by a switch (the supervisor, a service) must not inherit
+// the profile's lock: the next activation would wait for it forever.
+func TestDaemonsStartedBySwitchDoNotHoldTheLock(t *testing.T) {
+	h := newHost(t)
+	first, second := h.fakeSystem("daemon1"), h.fakeSystem("daemon2")
+	h.set("/run/fake-daemon-daemon1", "yes")
+	if err := h.activate(first, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.activate(second, nil); err != nil {
+		t.Fatalf("the second activation waited on a lock the first switch's daemon kept: %v", err)
 	}
 }

@@ -55,3 +55,25 @@ func TestActivationErrorMessages(t *testing.T) {
 		t.Errorf("%q", locked.Error())
 	}
 }
+
+func TestParseRuntimeFacts(t *testing.T) {
+	out := "system=/nix/store/abc-nixos-system-web\nlink=system-7-link\nsystem_digest=d1\ndisk_digest=d1\n" +
+		"disk runtime.json 0a1b\ndisk operator-club.json 2c3d\n" +
+		"deployed runtime.json eyJuYW1lIjoid2ViIn0=\n"
+	f, err := parseRuntimeFacts(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.System != "/nix/store/abc-nixos-system-web" || f.Generation != 7 || !f.InSync() {
+		t.Fatalf("parsed %+v", f)
+	}
+	if f.OnDisk["operator-club.json"] != "2c3d" || string(f.Deployed["runtime.json"]) != `{"name":"web"}` {
+		t.Fatalf("fragments %+v %q", f.OnDisk, f.Deployed)
+	}
+	if _, err := parseRuntimeFacts("deployed x.json !!!\n"); err == nil {
+		t.Fatal("bad base64 accepted")
+	}
+	if f, _ := parseRuntimeFacts("system=\nlink=\nsystem_digest=\n"); f.InSync() {
+		t.Fatal("a runtime with no system is not in sync")
+	}
+}

@@ -39,7 +39,7 @@ set -u
 lock=$1 profile=$2 target=$3 dir=$4 action=$5 wait=$6
 count=/var/log/fediversity/activations.log
 finish() { printf '%s\n' "$1" >"$dir/status.tmp" && mv "$dir/status.tmp" "$dir/status"; exit 0; }
-digest() { for f in $(cd "$1" && ls | grep '\.json$' | LC_ALL=C sort); do printf '%s\n' "$f"; cat "$1/$f"; printf '\n'; done | sha256sum | cut -d ' ' -f 1; }
+` + digestFunction + `
 mkdir -p "$(dirname "$lock")" "$(dirname "$profile")" "$(dirname "$count")"
 exec 9>>"$lock"
 if ! flock -w "$wait" 9; then
@@ -47,7 +47,7 @@ if ! flock -w "$wait" 9; then
   finish locked
 fi
 printf 'pid %s since %s\n' "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$lock.holder"
-readlink -f "$profile" >"$dir/previous" 2>/dev/null || : >"$dir/previous"
+readlink -e "$profile" >"$dir/previous" 2>/dev/null || : >"$dir/previous"
 : >"$dir/log"
 case $target in
   --build)
@@ -58,19 +58,47 @@ case $target in
     set -- "$entry" --argstr fragments "$fragments" -o "$outlink"
     [ -n "$nixpkgs" ] && set -- "$@" -I "nixpkgs=$nixpkgs"
     echo "build $profile" >>"$count"
-    nix-build "$@" >>"$dir/log" 2>&1 || finish build-failed
+    nix-build "$@" 9>&- >>"$dir/log" 2>&1 || finish build-failed
     target=$(readlink -f "$outlink")
-    nix-env -p "$profile" --set "$target" >>"$dir/log" 2>&1 || finish 1 ;;
+    nix-env -p "$profile" --set "$target" 9>&- >>"$dir/log" 2>&1 || finish 1 ;;
   --rollback)
-    nix-env -p "$profile" --rollback >>"$dir/log" 2>&1 || finish 1
+    nix-env -p "$profile" --rollback 9>&- >>"$dir/log" 2>&1 || finish 1
     target=$(readlink -f "$profile") ;;
   *)
-    nix-env -p "$profile" --set "$target" >>"$dir/log" 2>&1 || finish 1 ;;
+    nix-env -p "$profile" --set "$target" 9>&- >>"$dir/log" 2>&1 || finish 1 ;;
 esac
 printf '%s\n' "$target" >"$dir/system"
 echo "switch $profile $target" >>"$count"
-"$target/bin/switch-to-configuration" "$action" >>"$dir/log" 2>&1
+# 9>&-: daemons the switch starts must not inherit, and so hold, the lock.
+"$target/bin/switch-to-configuration" "$action" 9>&- >>"$dir/log" 2>&1
 finish $?
+`
+
+// digestFunction defines digest DIR: the sha256 over each *.json file's name
+// and bytes in name order, exactly as the provider's fragments.nix computes
+// it into etc/fediversity/fragments.sha256 of every system it builds.
+const digestFunction = `digest() { for f in $(cd "$1" && ls | grep '\.json$' | LC_ALL=C sort); do printf '%s\n' "$f"; cat "$1/$f"; printf '\n'; done | sha256sum | cut -d ' ' -f 1; }`
+
+// runtimeFactsScript prints what a refresh needs of a runtime in one call:
+// the running system and its generation, the digests of the fragments it
+// was built from and of those on disk, each fragment's hash on disk, and
+// each fragment as the running system includes it (base64).
+// Arguments: profile fragments_dir.
+const runtimeFactsScript = digestFunction + `
+set -u
+profile=$1 fragments=$2
+system=$(readlink -f "$profile" 2>/dev/null || true)
+printf 'system=%s\n' "$system"
+printf 'link=%s\n' "$(readlink "$profile" 2>/dev/null || true)"
+printf 'system_digest=%s\n' "$(cat "$system/etc/fediversity/fragments.sha256" 2>/dev/null || true)"
+[ -d "$fragments" ] && printf 'disk_digest=%s\n' "$(digest "$fragments")"
+for f in "$fragments"/*.json; do
+  [ -e "$f" ] && printf 'disk %s %s\n' "$(basename "$f")" "$(sha256sum <"$f" | cut -d ' ' -f 1)"
+done
+for f in "$system"/etc/fediversity/fragments/*.json; do
+  [ -e "$f" ] && printf 'deployed %s %s\n' "$(basename "$f")" "$(base64 -w 0 <"$f")"
+done
+exit 0
 `
 
 // waitScript waits for a runner to finish and prints its status, the

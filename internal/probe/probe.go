@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	goversion "github.com/hashicorp/go-version"
+
+	"github.com/fediversity/terraform-provider-fediversity/internal/nixos"
 )
 
 // script prints one key=value line per fact. It takes no input, so nothing
@@ -82,7 +84,7 @@ func Parse(out string) (Facts, error) {
 	}
 	f.NixVersion = nixVersion(kv["nix"])
 	f.System = nixSystem(kv["machine"], kv["kernel"])
-	f.CurrentGeneration = generation(kv["profile_link"])
+	f.CurrentGeneration = nixos.GenerationOf(kv["profile_link"])
 	f.CurrentSystem = kv["system_path"]
 	f.OS = kv["os"]
 	return f, nil
@@ -112,16 +114,6 @@ func nixSystem(machine, kernel string) string {
 		machine = "aarch64"
 	}
 	return machine + "-" + strings.ToLower(kernel)
-}
-
-// generation reads N from a profile link named system-N-link.
-func generation(link string) int64 {
-	name := link[strings.LastIndex(link, "/")+1:]
-	n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(name, "system-"), "-link"), 10, 64)
-	if err != nil {
-		return 0
-	}
-	return n
 }
 
 // MinimumFreeDisk is the space under /nix below which a build is likely to fail.

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -26,12 +27,23 @@ const (
 	defaultMinimumNixVersion = "2.8"
 )
 
+// connectionModel is how the provider reaches a host. Every resource on a
+// host carries one, passed along from fediversity_host's connection.
+type connectionModel struct {
+	Address types.String `tfsdk:"address"`
+	Port    types.Int64  `tfsdk:"port"`
+	User    types.String `tfsdk:"user"`
+	HostKey types.String `tfsdk:"host_key"`
+}
+
+// object is the connection as the value of a computed attribute.
+func (m connectionModel) object(ctx context.Context) (types.Object, diag.Diagnostics) {
+	return objectOf(ctx, connectionTypes, m, m.Address, m.Port, m.User, m.HostKey)
+}
+
 // hostAddressModel is how the configuration names a host.
 type hostAddressModel struct {
-	Address           types.String `tfsdk:"address"`
-	Port              types.Int64  `tfsdk:"port"`
-	User              types.String `tfsdk:"user"`
-	HostKey           types.String `tfsdk:"host_key"`
+	connectionModel
 	MinimumNixVersion types.String `tfsdk:"minimum_nix_version"`
 }
 
@@ -54,7 +66,7 @@ func hostID(address string, port int64) string {
 	return net.JoinHostPort(address, strconv.FormatInt(port, 10))
 }
 
-func (m hostAddressModel) port() int64 {
+func (m connectionModel) port() int64 {
 	if m.Port.IsNull() || m.Port.IsUnknown() {
 		return defaultPort
 	}
@@ -71,7 +83,7 @@ func (m hostAddressModel) minimumNix() *goversion.Version {
 
 // endpoint resolves the SSH endpoint: the pinned host_key, else whatever the
 // provider's known_hosts file lists for the host (checked by the pool).
-func (m hostAddressModel) endpoint(data *providerData) (remote.Endpoint, error) {
+func (m connectionModel) endpoint(data *providerData) (remote.Endpoint, error) {
 	e := remote.Endpoint{
 		Address: m.Address.ValueString(),
 		Port:    int(m.port()),
@@ -89,7 +101,7 @@ func (m hostAddressModel) endpoint(data *providerData) (remote.Endpoint, error) 
 
 // checkHostKeyPinned refuses, at plan time and before any connection, a host
 // whose key is neither pinned nor listed in the known_hosts file.
-func (m hostAddressModel) checkHostKeyPinned(data *providerData) diag.Diagnostics {
+func (m connectionModel) checkHostKeyPinned(data *providerData) diag.Diagnostics {
 	var diags diag.Diagnostics
 	if data == nil || !m.HostKey.IsNull() || m.Address.IsUnknown() || m.Port.IsUnknown() {
 		return diags
@@ -111,19 +123,22 @@ func (m hostAddressModel) checkHostKeyPinned(data *providerData) diag.Diagnostic
 	return diags
 }
 
+// client returns the process's connection to the host.
+func (d *providerData) client(ctx context.Context, m connectionModel) (*remote.Client, error) {
+	pool, diagnostic := d.connectionPool(path.Root("address"))
+	if diagnostic != nil {
+		return nil, errors.New(diagnostic.Detail())
+	}
+	endpoint, err := m.endpoint(d)
+	if err != nil {
+		return nil, err
+	}
+	return pool.Client(tflog.SetField(ctx, "host", endpoint.HostPort()), endpoint)
+}
+
 // probeHost connects to a host (reusing the process's connection) and reads its facts.
 func probeHost(ctx context.Context, data *providerData, m hostAddressModel) (hostFactsModel, error) {
-	pool, d := data.connectionPool(path.Root("address"))
-	if d != nil {
-		return hostFactsModel{}, fmt.Errorf("%s", d.Detail())
-	}
-	endpoint, err := m.endpoint(data)
-	if err != nil {
-		return hostFactsModel{}, err
-	}
-	ctx = tflog.SetField(ctx, "host", endpoint.HostPort())
-	tflog.Debug(ctx, "probing host")
-	client, err := pool.Client(ctx, endpoint)
+	client, err := data.client(ctx, m.connectionModel)
 	if err != nil {
 		return hostFactsModel{}, err
 	}

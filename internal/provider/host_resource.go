@@ -51,6 +51,7 @@ type hostResource struct {
 
 type hostResourceModel struct {
 	ID       types.String   `tfsdk:"id"`
+	Endpoint types.Object   `tfsdk:"endpoint"`
 	Timeouts timeouts.Value `tfsdk:"timeouts"`
 	hostAddressModel
 	hostFactsModel
@@ -80,6 +81,10 @@ func (r *hostResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 		MarkdownDescription: portDescription,
 		Validators:          []validator.Int64{int64validator.Between(1, 65535)},
 		PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplace()},
+	}
+	attrs["endpoint"] = schema.ObjectAttribute{
+		Computed: true, AttributeTypes: connectionTypes,
+		MarkdownDescription: "How to reach the host: pass it to `fediversity_runtime.host`.",
 	}
 	attrs["user"] = schema.StringAttribute{
 		Optional:            true,
@@ -125,6 +130,9 @@ func (r *hostResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		return
 	}
 	resp.Diagnostics.Append(plan.checkHostKeyPinned(r.data)...)
+	connection, diags := plan.object(ctx)
+	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("endpoint"), connection)...)
 }
 
 func (r *hostResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -163,6 +171,9 @@ func (r *hostResource) connect(ctx context.Context, timeout time.Duration, m *ho
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	m.ID = types.StringValue(hostID(m.Address.ValueString(), m.port()))
+	connection, d := m.object(ctx)
+	diags.Append(d...)
+	m.Endpoint = connection
 	facts, err := probeHost(ctx, r.data, m.hostAddressModel)
 	if err != nil {
 		diags.Append(remoteErrorDiagnostic("Connecting to host "+m.ID.ValueString(), err))
@@ -194,6 +205,8 @@ func (r *hostResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	if state.MinimumNixVersion.IsNull() { // imported
 		state.MinimumNixVersion = types.StringValue(defaultMinimumNixVersion)
 	}
+	state.Endpoint, diags = state.object(ctx)
+	resp.Diagnostics.Append(diags...)
 	facts, err := probeHost(ctx, r.data, state.hostAddressModel)
 	switch {
 	case remote.IsTransient(err):
@@ -241,9 +254,11 @@ func parseHostImportID(id string) (hostAddressModel, error) {
 	const format = `import ID must be "[user@]address[:port]", optionally followed by a space and the host key, e.g. "root@192.0.2.10:22 ssh-ed25519 AAAA..."`
 	target, key, _ := strings.Cut(strings.TrimSpace(id), " ")
 	m := hostAddressModel{
-		Port:              types.Int64Value(defaultPort),
-		User:              types.StringNull(),
-		HostKey:           types.StringNull(),
+		connectionModel: connectionModel{
+			Port:    types.Int64Value(defaultPort),
+			User:    types.StringNull(),
+			HostKey: types.StringNull(),
+		},
 		MinimumNixVersion: types.StringValue(defaultMinimumNixVersion),
 	}
 	if user, rest, found := strings.Cut(target, "@"); found {

@@ -127,11 +127,15 @@ func (p *fediversityProvider) Configure(ctx context.Context, req provider.Config
 func (p *fediversityProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewHostResource,
+		NewRuntimeResource,
+		NewOperatorResource,
+		NewApplicationResource,
 	}
 }
 
 func (p *fediversityProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewHostDataSource,
+		NewApplicationsDataSource,
 	}
 }

@@ -36,6 +36,8 @@ type providerData struct {
 	// pool is nil while the provider configuration still has unknown values
 	// (possible during plan); anything that needs a connection reports that.
 	pool *remote.Pool
+	// facts holds each runtime's facts for the rest of a refresh.
+	facts factsCache
 }
 
 func newProviderData(ctx context.Context, config providerModel) (*providerData, diag.Diagnostics) {

@@ -1,0 +1,84 @@
+package nixos
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+)
+
+// RuntimeFacts is everything a refresh needs of one runtime, read in one
+// remote command.
+type RuntimeFacts struct {
+	System       string            // the running system, empty when none
+	Generation   int64             // its generation number
+	SystemDigest string            // digest of the fragments it was built from
+	DiskDigest   string            // digest of the fragments on disk now
+	OnDisk       map[string]string // fragment file name -> sha256 of its content
+	Deployed     map[string][]byte // fragment file name -> content in the running system
+}
+
+// InSync reports whether the running system was built from exactly the
+// fragments on disk.
+func (f RuntimeFacts) InSync() bool {
+	return f.System != "" && f.SystemDigest == f.DiskDigest
+}
+
+// ReadRuntime reads a runtime's facts.
+func ReadRuntime(ctx context.Context, r Remote, p Profile, fragmentsDir string) (RuntimeFacts, error) {
+	out, err := r.Output(ctx, "sh", "-c", runtimeFactsScript, "sh", p.Path, fragmentsDir)
+	if err != nil {
+		return RuntimeFacts{}, fmt.Errorf("reading runtime facts: %w", err)
+	}
+	return parseRuntimeFacts(string(out))
+}
+
+func parseRuntimeFacts(out string) (RuntimeFacts, error) {
+	f := RuntimeFacts{OnDisk: map[string]string{}, Deployed: map[string][]byte{}}
+	for _, line := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.Contains(k, " ") {
+			f.setField(k, v)
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) != 3 {
+			continue
+		}
+		switch fields[0] {
+		case "disk":
+			f.OnDisk[fields[1]] = fields[2]
+		case "deployed":
+			content, err := base64.StdEncoding.DecodeString(fields[2])
+			if err != nil {
+				return f, fmt.Errorf("runtime facts: fragment %s: %w", fields[1], err)
+			}
+			f.Deployed[fields[1]] = content
+		}
+	}
+	return f, nil
+}
+
+func (f *RuntimeFacts) setField(key, value string) {
+	switch key {
+	case "system":
+		f.System = value
+	case "link":
+		f.Generation = GenerationOf(value)
+	case "system_digest":
+		f.SystemDigest = value
+	case "disk_digest":
+		f.DiskDigest = value
+	}
+}
+
+// GenerationOf reads N from a profile link named PROFILE-N-link (0 when it
+// is not one).
+func GenerationOf(link string) int64 {
+	trimmed := strings.TrimSuffix(link, "-link")
+	i := strings.LastIndex(trimmed, "-")
+	var n int64
+	if _, err := fmt.Sscan(trimmed[i+1:], &n); err != nil {
+		return 0
+	}
+	return n
+}

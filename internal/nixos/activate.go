@@ -48,6 +48,9 @@ type Build struct {
 	Fragments string // directory of the runtime's fragments
 	Nixpkgs   string // path of the pinned nixpkgs; empty uses the host's NIX_PATH
 	OutLink   string // GC root for the built system until a profile holds it
+	// Repair switches to the running system again when nothing needs to be
+	// built, to restart what was stopped behind the provider's back.
+	Repair bool
 }
 
 // Result says what an activation did.
@@ -91,6 +94,10 @@ func Activate(ctx context.Context, connect Connect, sw Switch) (Result, error) {
 	if failure.Stage == StageLock || failure.Stage == StageBuild {
 		return Result{System: rec.previous}, failure
 	}
+	if rec.reswitch {
+		failure.RollbackErr = fmt.Errorf("the running system was switched to again and is the one to fix; nothing to roll back to")
+		return Result{System: rec.system}, failure
+	}
 	if rec.previous == "" {
 		failure.RollbackErr = fmt.Errorf("no earlier generation of %s to roll back to", sw.Profile.Path)
 		return Result{}, failure
@@ -113,7 +120,11 @@ func (s Switch) target() []string {
 	if s.Build == nil {
 		return []string{s.Toplevel}
 	}
-	return []string{"--build", s.Build.Entry, s.Build.Fragments, s.Build.Nixpkgs, s.Build.OutLink}
+	repair := ""
+	if s.Build.Repair {
+		repair = "yes"
+	}
+	return []string{"--build", s.Build.Entry, s.Build.Fragments, s.Build.Nixpkgs, s.Build.OutLink, repair}
 }
 
 // judge turns the runner's record and the health gate into a failure, or nil.
@@ -145,6 +156,7 @@ type record struct {
 	system   string // the system switched to
 	holder   string // who held the lock, when status is "locked"
 	log      string // the tail of the output
+	reswitch bool   // the running system was switched to again (Build.Repair)
 }
 
 // runDetached starts the runner for target and waits for its record,
@@ -215,6 +227,8 @@ func parseRecord(out string) record {
 			r.holder = v
 		case "system":
 			r.system = v
+		case "reswitch":
+			r.reswitch = v == "yes"
 		}
 	}
 	r.log = strings.TrimRight(log, "\n")

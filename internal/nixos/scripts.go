@@ -24,12 +24,14 @@ setsid -f /bin/sh -c "$runner" sh "$@" </dev/null >>"$dir/runner.log" 2>&1
 // runnerScript brings a profile to a system while holding the profile's
 // lock, and records what happened in dir. Arguments:
 //
-//	lock profile target dir action lock_wait_seconds [entry fragments nixpkgs out_link]
+//	lock profile target dir action lock_wait_seconds [entry fragments nixpkgs out_link repair]
 //
 // target is a store path to switch to, "--rollback" to go back to the
 // previous generation, or "--build" to build entry from the fragments
 // first; a build whose fragments the running system already includes
-// stops with status "unchanged" and touches nothing. The runner records the
+// stops with status "unchanged" and touches nothing, unless repair is
+// "yes": then the running system is switched to again (restarting what was
+// stopped by hand), recorded by a "reswitch" file. The runner records the
 // previous system, the output and, last, a status file: "0" or the switch's
 // exit status, "1" when the profile could not be set, "build-failed",
 // "unchanged" or "locked". Every build and switch is also counted in
@@ -51,9 +53,15 @@ readlink -e "$profile" >"$dir/previous" 2>/dev/null || : >"$dir/previous"
 : >"$dir/log"
 case $target in
   --build)
-    entry=$7 fragments=$8 nixpkgs=$9 outlink=${10}
+    entry=$7 fragments=$8 nixpkgs=$9 outlink=${10} repair=${11:-}
     if [ "$(digest "$fragments")" = "$(cat "$profile/etc/fediversity/fragments.sha256" 2>/dev/null)" ]; then
-      finish unchanged
+      [ "$repair" = yes ] || finish unchanged
+      target=$(readlink -e "$profile")
+      : >"$dir/reswitch"
+      printf '%s\n' "$target" >"$dir/system"
+      echo "switch $profile $target" >>"$count"
+      "$target/bin/switch-to-configuration" "$action" 9>&- >>"$dir/log" 2>&1
+      finish $?
     fi
     set -- "$entry" --argstr fragments "$fragments" -o "$outlink"
     [ -n "$nixpkgs" ] && set -- "$@" -I "nixpkgs=$nixpkgs"
@@ -116,6 +124,7 @@ printf 'status=%s\n' "$(cat "$dir/status")"
 printf 'previous=%s\n' "$(cat "$dir/previous" 2>/dev/null)"
 printf 'holder=%s\n' "$(cat "$dir/holder" 2>/dev/null)"
 printf 'system=%s\n' "$(cat "$dir/system" 2>/dev/null)"
+[ -e "$dir/reswitch" ] && echo reswitch=yes
 echo "log<<"
 tail -n 40 "$dir/log" 2>/dev/null || true
 `

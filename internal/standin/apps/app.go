@@ -2,6 +2,7 @@ package apps
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -40,6 +41,9 @@ func OpenApp(ctx context.Context, cfg Config, logw io.Writer) (*App, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if refuse, _ := injectedFault(cfg.Kind, cfg.Version); refuse {
+		return nil, fmt.Errorf("%s %s refuses to start: a fault is injected in %s", cfg.Kind, cfg.Version, FaultsFile)
 	}
 	secrets, err := readSecrets(cfg.Secrets)
 	if err != nil {

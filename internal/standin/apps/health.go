@@ -24,6 +24,10 @@ type appHealth struct {
 // prove the right app runs, counts to let migrations compare at a glance.
 func (a *App) health(w http.ResponseWriter, r *http.Request) {
 	report := appHealth{Kind: a.cfg.Kind, Version: a.cfg.Version, Domain: a.cfg.Domain, Status: "ok"}
+	if _, unhealthy := injectedFault(a.cfg.Kind, a.cfg.Version); unhealthy {
+		writeUnhealthy(w, report, "a fault is injected in "+FaultsFile)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 	defer cancel()
 	err := a.db.QueryRow(ctx, "SELECT count(*) FROM posts").Scan(&report.Posts)

@@ -32,8 +32,9 @@ type Switch struct {
 	Profile  Profile
 	Toplevel string // store path of the system, already valid on the host
 	Build    *Build // build on the host, under the profile's lock
-	// Health runs after a successful switch; an error rolls back.
-	Health func(ctx context.Context) error
+	// Health runs after a successful switch, given the system switched to;
+	// an error rolls back.
+	Health func(ctx context.Context, system string) error
 	// Keep is how many generations stay as rollback points (at least 2).
 	Keep int
 	// LockWait bounds the wait for another build or switch of the profile.
@@ -138,7 +139,7 @@ func judge(ctx context.Context, sw Switch, rec record) *ActivationError {
 	case rec.status != "0":
 		base.Stage = StageSwitch
 	case sw.Health != nil:
-		if err := sw.Health(ctx); err != nil {
+		if err := sw.Health(ctx, rec.system); err != nil {
 			base.Stage, base.Cause = StageHealth, err
 		} else {
 			return nil

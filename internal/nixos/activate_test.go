@@ -99,7 +99,7 @@ func (h *host) current() nixos.Generation {
 	return nixos.Generation{}
 }
 
-func (h *host) activate(system string, health func(context.Context) error) error {
+func (h *host) activate(system string, health func(context.Context, string) error) error {
 	_, err := nixos.Activate(context.Background(), h.connect, nixos.Switch{
 		Profile: h.profile, Toplevel: system, Health: health, Keep: 2, LockWait: 2 * time.Second, Timeout: time.Minute,
 	})
@@ -159,7 +159,7 @@ func TestActivateRollsBackWhenUnhealthy(t *testing.T) {
 	if err := h.activate(good, nil); err != nil {
 		t.Fatal(err)
 	}
-	err := h.activate(sick, func(context.Context) error {
+	err := h.activate(sick, func(context.Context, string) error {
 		return errors.New("mastodon at social.example.org answered 503: database not ready")
 	})
 	var failed *nixos.ActivationError

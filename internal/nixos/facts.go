@@ -33,6 +33,16 @@ func ReadRuntime(ctx context.Context, r Remote, p Profile, fragmentsDir string) 
 	return parseRuntimeFacts(string(out))
 }
 
+// SystemFragments returns the fragments a system was built from, by name.
+func SystemFragments(ctx context.Context, r Remote, system string) (map[string][]byte, error) {
+	out, err := r.Output(ctx, "sh", "-c", systemFragmentsScript, "sh", system)
+	if err != nil {
+		return nil, fmt.Errorf("reading the fragments of %s: %w", system, err)
+	}
+	f, err := parseRuntimeFacts(string(out))
+	return f.Deployed, err
+}
+
 func parseRuntimeFacts(out string) (RuntimeFacts, error) {
 	f := RuntimeFacts{OnDisk: map[string]string{}, Deployed: map[string][]byte{}}
 	for _, line := range strings.Split(out, "\n") {

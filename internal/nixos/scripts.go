@@ -103,9 +103,20 @@ printf 'system_digest=%s\n' "$(cat "$system/etc/fediversity/fragments.sha256" 2>
 for f in "$fragments"/*.json; do
   [ -e "$f" ] && printf 'disk %s %s\n' "$(basename "$f")" "$(sha256sum <"$f" | cut -d ' ' -f 1)"
 done
-for f in "$system"/etc/fediversity/fragments/*.json; do
+` + deployedFragments + `
+exit 0
+`
+
+// deployedFragments prints each fragment a system was built from (in
+// $system) as "deployed NAME BASE64" lines.
+const deployedFragments = `for f in "$system"/etc/fediversity/fragments/*.json; do
   [ -e "$f" ] && printf 'deployed %s %s\n' "$(basename "$f")" "$(base64 -w 0 <"$f")"
-done
+done`
+
+// systemFragmentsScript prints the fragments a system was built from.
+// Arguments: system.
+const systemFragmentsScript = `system=$1
+` + deployedFragments + `
 exit 0
 `
 

@@ -4,12 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -28,7 +24,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/catalogue"
-	"github.com/fediversity/terraform-provider-fediversity/internal/remote"
 )
 
 var (
@@ -59,6 +54,7 @@ type applicationModel struct {
 	UserLimit           types.Int64         `tfsdk:"user_limit"`
 	RetainDataOnDestroy types.Bool          `tfsdk:"retain_data_on_destroy"`
 	URL                 types.String        `tfsdk:"url"`
+	DNSRecords          types.List          `tfsdk:"dns_records"`
 	Health              types.String        `tfsdk:"health"`
 	Timeouts            timeouts.Value      `tfsdk:"timeouts"`
 }
@@ -109,7 +105,9 @@ func (r *applicationResource) Schema(ctx context.Context, _ resource.SchemaReque
 				Validators:          []validator.Int64{int64validator.Between(0, 1000000)}},
 			"retain_data_on_destroy": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Keep the database, files and secrets on the host when the application is destroyed. Set to `false` only to delete them for good."},
-			"url":    schema.StringAttribute{Computed: true, MarkdownDescription: "Where the application answers."},
+			"url": schema.StringAttribute{Computed: true, MarkdownDescription: "Where the application answers."},
+			"dns_records": schema.ListAttribute{Computed: true, ElementType: types.ObjectType{AttrTypes: dnsRecordTypes},
+				MarkdownDescription: "The record that points the application's domain at its host (A, AAAA or CNAME), with `name`, `type`, `value` and `ttl`."},
 			"health": schema.StringAttribute{Computed: true, MarkdownDescription: "`ok`, or what the health check answered at the last apply or refresh. A refresh that finds it unhealthy plans a repair."},
 		},
 		Blocks: map[string]schema.Block{
@@ -162,8 +160,11 @@ func (r *applicationResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if plan.Version.IsUnknown() {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("version"), types.StringValue(app.Versions[0]))...)
 	}
-	if !plan.Operator.Domain.IsUnknown() {
+	if !plan.Operator.Domain.IsUnknown() && !plan.Operator.Runtime.Host.Address.IsUnknown() {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("url"), types.StringValue(plan.url()))...)
+		records, diags := plan.dnsRecords(ctx)
+		resp.Diagnostics.Append(diags...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("dns_records"), records)...)
 	}
 	if req.State.Raw.IsNull() {
 		return
@@ -176,6 +177,15 @@ func (r *applicationResource) ModifyPlan(ctx context.Context, req resource.Modif
 
 func (m applicationModel) url() string {
 	return "https://" + m.Subdomain.ValueString() + "." + m.Operator.Domain.ValueString() + "/"
+}
+
+func (m applicationModel) dnsRecords(ctx context.Context) (types.List, diag.Diagnostics) {
+	return dnsRecordList(ctx, []dnsRecord{addressRecord(m.domain(), m.Operator.Runtime.Host.Address.ValueString())})
+}
+
+// deployed is the application as the health gate sees it.
+func (m applicationModel) deployed() deployedApp {
+	return deployedApp{kind: m.Kind.ValueString(), domain: m.domain()}
 }
 
 func (m applicationModel) domain() string {
@@ -202,16 +212,28 @@ func (m applicationModel) id(data *providerData) string {
 }
 
 func (r *applicationResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	resp.Diagnostics.Append(r.apply(ctx, req.Plan, &resp.State, timeouts.Value.Create)...)
+	resp.Diagnostics.Append(r.apply(ctx, req.Plan, &resp.State, timeouts.Value.Create, applyMode{create: true})...)
 }
 
+// Update also repairs: when the last refresh found the application
+// unhealthy, the running system is switched to again even if nothing else
+// changed, which restarts what was stopped.
 func (r *applicationResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	resp.Diagnostics.Append(r.apply(ctx, req.Plan, &resp.State, timeouts.Value.Update)...)
+	var health types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("health"), &health)...)
+	resp.Diagnostics.Append(r.apply(ctx, req.Plan, &resp.State, timeouts.Value.Update, applyMode{repair: health.ValueString() != "ok"})...)
+}
+
+// applyMode says how an apply differs between Create and Update: a created
+// resource is in state as soon as its fragment is on the host; an update
+// that fails keeps the prior state, which is what still runs.
+type applyMode struct {
+	create, repair bool
 }
 
 // apply writes the application's fragment and deploys the runtime, gated on
 // this application's health.
-func (r *applicationResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, timeout timeoutOf) diag.Diagnostics {
+func (r *applicationResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, timeout timeoutOf, mode applyMode) diag.Diagnostics {
 	var m applicationModel
 	diags := plan.Get(ctx, &m)
 	limit, d := timeout(m.Timeouts, ctx, defaultDeployTimeout)
@@ -221,21 +243,23 @@ func (r *applicationResource) apply(ctx context.Context, plan tfsdk.Plan, state 
 	}
 	ops := m.ops(r.data)
 	what := fmt.Sprintf("%s of operator %q", m.Kind.ValueString(), m.Operator.Name.ValueString())
-	if err := ops.writeFragment(ctx, m.fragmentName(), m.fragment()); err != nil {
-		diags.Append(remoteErrorDiagnostic("Writing the desired state of "+what, err))
-		return diags
-	}
 	m.ID, m.URL, m.Health = types.StringValue(m.id(r.data)), types.StringValue(m.url()), types.StringValue("deploying")
-	diags.Append(state.Set(ctx, m)...) // in state from here on: a failed deploy taints it
-	result, err := ops.deploy(ctx, limit, nil, func(ctx context.Context, c *remote.Client) error { return m.checkHealth(ctx, c, healthWait) })
+	m.DNSRecords, d = m.dnsRecords(ctx)
+	diags.Append(d...)
+	tracked := func() {
+		if mode.create {
+			diags.Append(state.Set(ctx, m)...)
+		}
+	}
+	result, err := ops.deployFragment(ctx, m.fragmentName(), m.fragment(), limit, nil, mode.repair, tracked)
 	if err != nil {
-		diags.AddError("Application Deployment Failed", ops.deployDetail("Deploying "+what, err))
+		diags.Append(ops.deployDiagnostic("Application Deployment Failed", "Deploying "+what, err))
 		return diags
 	}
 	// A deploy that found the system up to date (another resource's deploy
 	// already included this fragment) still checks this application.
 	if !result.Changed {
-		if err := m.healthOn(ctx, ops, healthWait); err != nil {
+		if err := ops.appHealth(ctx, m.deployed(), r.data.healthTimeout); err != nil {
 			diags.AddError("Application Unhealthy", fmt.Sprintf("%s is deployed but does not answer its health check: %v", what, err))
 			return diags
 		}
@@ -243,60 +267,6 @@ func (r *applicationResource) apply(ctx context.Context, plan tfsdk.Plan, state 
 	m.Health = types.StringValue("ok")
 	diags.Append(state.Set(ctx, m)...)
 	return diags
-}
-
-// healthOn checks the application's health over the runtime's connection.
-func (m applicationModel) healthOn(ctx context.Context, ops runtimeOps, wait time.Duration) error {
-	c, err := ops.client(ctx)
-	if err != nil {
-		return err
-	}
-	return m.checkHealth(ctx, c, wait)
-}
-
-// healthTimeout bounds one health request; the gate retries until
-// healthWait passes, as applications take a moment to start.
-const (
-	healthTimeout = 10 * time.Second
-	healthWait    = 60 * time.Second
-)
-
-// checkHealth asks the application's health endpoint through the runtime's
-// web server, for the application's own domain, from the host itself,
-// retrying for up to wait (zero: once).
-func (m applicationModel) checkHealth(ctx context.Context, c *remote.Client, wait time.Duration) error {
-	app, _ := catalogue.Lookup(m.Kind.ValueString())
-	host := m.Operator.Runtime.Host.Address.ValueString()
-	client := &http.Client{Timeout: healthTimeout, Transport: &http.Transport{DialContext: c.DialContext}}
-	deadline := time.Now().Add(wait)
-	for {
-		err := probeHealth(ctx, client, net.JoinHostPort(host, "80"), m.domain(), app.HealthPath)
-		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
-			if err != nil {
-				return fmt.Errorf("%s at %s: %w", app.Name, m.domain(), err)
-			}
-			return nil
-		}
-		time.Sleep(time.Second)
-	}
-}
-
-func probeHealth(ctx context.Context, client *http.Client, addr, domain, healthPath string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+healthPath, nil)
-	if err != nil {
-		return err
-	}
-	req.Host = domain
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("no answer on %s%s: %w", domain, healthPath, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s%s answered %s: %s", domain, healthPath, resp.Status, strings.TrimSpace(string(body)))
-	}
-	return nil
 }
 
 func (r *applicationResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -328,8 +298,11 @@ func (r *applicationResource) Read(ctx context.Context, req resource.ReadRequest
 	m.Subdomain, m.Version = types.StringValue(f.Subdomain), types.StringValue(f.Version)
 	m.RegistrationsOpen, m.UserLimit = types.BoolValue(f.Settings.RegistrationsOpen), types.Int64Value(f.Settings.UserLimit)
 	m.URL = types.StringValue(m.url())
+	var d diag.Diagnostics
+	m.DNSRecords, d = m.dnsRecords(ctx)
+	resp.Diagnostics.Append(d...)
 	m.Health = types.StringValue("ok")
-	if err := m.healthOn(ctx, ops, 0); err != nil {
+	if err := ops.appHealth(ctx, m.deployed(), 0); err != nil {
 		m.Health = types.StringValue(err.Error())
 	}
 	if m.RetainDataOnDestroy.IsNull() {
@@ -353,8 +326,8 @@ func (r *applicationResource) Delete(ctx context.Context, req resource.DeleteReq
 		resp.Diagnostics.Append(remoteErrorDiagnostic("Removing application "+m.ID.ValueString(), err))
 		return
 	}
-	if _, err := ops.deploy(ctx, limit, nil, nil); err != nil {
-		resp.Diagnostics.AddError("Application Removal Failed", ops.deployDetail("Rebuilding without "+m.ID.ValueString(), err))
+	if _, err := ops.deploy(ctx, limit, nil, false); err != nil {
+		resp.Diagnostics.Append(ops.deployDiagnostic("Application Removal Failed", "Rebuilding without "+m.ID.ValueString(), err))
 		return
 	}
 	if !m.RetainDataOnDestroy.ValueBool() {

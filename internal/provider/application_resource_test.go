@@ -2,6 +2,8 @@ package provider_test
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -12,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/acctest"
+	"github.com/fediversity/terraform-provider-fediversity/internal/catalogue"
 )
 
 // An operator with applications is built, activated and reachable; a
@@ -49,12 +52,25 @@ func TestAccDeploy_operatorWithApplications(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					checkApp(t, h, "social.club.example", "mastodon", "4.4.4"),
 					checkApp(t, h, "matrix.club.example", "matrix", "1.140.0"),
+					checkMailDelivery(t, h, "board@club.example"),
 				),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("fediversity_runtime.rt", tfjsonpath.New("in_sync"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue("fediversity_application.mastodon", tfjsonpath.New("health"), knownvalue.StringExact("ok")),
 					statecheck.ExpectKnownValue("fediversity_application.mastodon", tfjsonpath.New("url"), knownvalue.StringExact("https://social.club.example/")),
 					statecheck.ExpectKnownValue("fediversity_application.matrix", tfjsonpath.New("subdomain"), knownvalue.StringExact("matrix")),
+					statecheck.ExpectKnownValue("fediversity_application.mastodon", tfjsonpath.New("dns_records"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectExact(map[string]knownvalue.Check{
+							"name": knownvalue.StringExact("social.club.example"), "type": knownvalue.StringExact("A"),
+							"value": knownvalue.StringExact(h.Address), "ttl": knownvalue.Int64Exact(3600),
+						}),
+					})),
+					statecheck.ExpectKnownValue("fediversity_operator.club", tfjsonpath.New("dns_records"), knownvalue.ListPartial(map[int]knownvalue.Check{
+						1: knownvalue.ObjectPartial(map[string]knownvalue.Check{"type": knownvalue.StringExact("MX"), "value": knownvalue.StringExact("10 mail.club.example.")}),
+						3: knownvalue.ObjectPartial(map[string]knownvalue.Check{
+							"name": knownvalue.StringExact("default._domainkey.club.example"), "value": knownvalue.StringRegexp(regexp.MustCompile(`^v=DKIM1; k=rsa; p=MII[A-Za-z0-9+/=]{200,}$`)),
+						}),
+					})),
 				},
 				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
@@ -131,4 +147,47 @@ resource "fediversity_operator" "bad" {
   runtime = { name = "web", host = { address = "192.0.2.1", port = 22 } }
 }
 `, `(?s)name.*lower-case letters`)
+}
+
+// Every kind deploys and answers for its own domain with its kind and
+// version; destroying one with retain_data_on_destroy = false deletes its
+// files, secrets and database, and nothing of the others.
+func TestAccDeploy_everyKind(t *testing.T) {
+	f := acctest.Fleet(t)
+	h := f.Hosts[0]
+	var apps []string
+	var checks []resource.TestCheckFunc
+	for _, app := range catalogue.All() {
+		settings := []string{}
+		if app.Kind == "pixelfed" {
+			settings = append(settings, "retain_data_on_destroy = false")
+		}
+		apps = append(apps, application(app.Kind, settings...))
+		checks = append(checks, checkApp(t, h, app.Subdomain+".club.example", app.Kind, app.Versions[0]))
+	}
+	withoutPixelfed := []string{}
+	for _, a := range apps {
+		if !strings.Contains(a, `"pixelfed"`) {
+			withoutPixelfed = append(withoutPixelfed, a)
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: deployment(f, h, apps...), Check: resource.ComposeAggregateTestCheckFunc(checks...)},
+			{
+				Config: deployment(f, h, withoutPixelfed...),
+				Check: func(*terraform.State) error {
+					out, _ := onHost(t, h, `
+ls -d /var/lib/pixelfed /var/lib/fediversity-secrets/club/pixelfed 2>/dev/null
+runuser -u postgres -- psql -Atc "select datname from pg_database where datname in ('pixelfed', 'mastodon')"`)
+					if out != "mastodon" {
+						return fmt.Errorf("after destroying pixelfed with retain_data_on_destroy = false, left on the host: %q (want only mastodon's database)", out)
+					}
+					return nil
+				},
+			},
+		},
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/smtp"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +21,8 @@ import (
 // deployment is a host, a runtime and an operator, plus whatever
 // applications a test adds.
 func deployment(f *sandbox.Fleet, h sandbox.Host, apps ...string) string {
-	return acctest.ProviderBlock(f) + fmt.Sprintf(`
+	// A short health timeout keeps the tests of failing health checks quick.
+	return acctest.ProviderBlock(f, `health_timeout = "15s"`) + fmt.Sprintf(`
 resource "fediversity_host" "h" {
   address  = %q
   host_key = %q
@@ -100,6 +102,23 @@ func activations(t *testing.T, h sandbox.Host) (builds, switches int) {
 	builds, _ = strconv.Atoi(fields[0])
 	switches, _ = strconv.Atoi(fields[1])
 	return builds, switches
+}
+
+// checkMailDelivery sends a message over SMTP to the host's port 25 and
+// finds it, byte for byte, in the recipient's Maildir on the host.
+func checkMailDelivery(t *testing.T, h sandbox.Host, to string) func(*terraform.State) error {
+	return func(*terraform.State) error {
+		body := "Subject: Grüße\r\n\r\nWelcome to the club. 🐘\r\n"
+		if err := smtp.SendMail(h.Address+":25", nil, "test@sender.example", []string{to}, []byte(body)); err != nil {
+			return fmt.Errorf("delivering to %s: %w", to, err)
+		}
+		local, domain, _ := strings.Cut(to, "@")
+		out, _ := onHost(t, h, `grep -rl "Welcome to the club" /var/lib/maddy 2>/dev/null | grep -c "/$1/$2/" || true`, domain, local)
+		if out == "0" || out == "" {
+			return fmt.Errorf("the message to %s is not in its Maildir", to)
+		}
+		return nil
+	}
 }
 
 // onHost runs a shell command inside a sandbox host.

@@ -62,7 +62,6 @@ func TestAccHost_lifecycle(t *testing.T) {
 					statecheck.ExpectKnownValue(hostAddr, tfjsonpath.New("cpu_count"), positive()),
 					statecheck.ExpectKnownValue(hostAddr, tfjsonpath.New("memory_bytes"), positive()),
 					statecheck.ExpectKnownValue(hostAddr, tfjsonpath.New("disk_free_bytes"), positive()),
-					statecheck.ExpectKnownValue(hostAddr, tfjsonpath.New("current_generation"), knownvalue.Null()),
 					statecheck.ExpectKnownValue(hostAddr, tfjsonpath.New("minimum_nix_version"), knownvalue.StringExact("2.8")),
 				},
 				ConfigPlanChecks: resource.ConfigPlanChecks{

@@ -19,6 +19,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/fediversity/terraform-provider-fediversity/internal/secrets"
 )
 
 var (
@@ -49,6 +51,7 @@ type operatorModel struct {
 	Domain       types.String       `tfsdk:"domain"`
 	ContactEmail types.String       `tfsdk:"contact_email"`
 	Target       types.Object       `tfsdk:"target"`
+	DNSRecords   types.List         `tfsdk:"dns_records"`
 	Timeouts     timeouts.Value     `tfsdk:"timeouts"`
 }
 
@@ -83,6 +86,8 @@ func (r *operatorResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Validators: []validator.String{stringvalidator.RegexMatches(emailAddress, "must be an e-mail address such as \"board@club.example.org\"")}},
 			"target": schema.ObjectAttribute{Computed: true, AttributeTypes: operatorTargetTypes,
 				MarkdownDescription: "Pass this to `fediversity_application.operator`."},
+			"dns_records": schema.ListAttribute{Computed: true, ElementType: types.ObjectType{AttrTypes: dnsRecordTypes},
+				MarkdownDescription: "What the operator's domain must publish for its mail: the mail host (A, AAAA or CNAME), MX, SPF, DKIM (the public half of a key generated on the host) and DMARC. Each has `name`, `type`, `value` and `ttl`, ready for a DNS provider's record resource. Applications list their own records."},
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
@@ -123,14 +128,17 @@ func (m operatorModel) ops(data *providerData) runtimeOps {
 }
 
 func (r *operatorResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	resp.Diagnostics.Append(r.apply(ctx, req.Plan, &resp.State, timeouts.Value.Create)...)
+	resp.Diagnostics.Append(r.apply(ctx, req.Plan, &resp.State, timeouts.Value.Create, true)...)
 }
 
 func (r *operatorResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	resp.Diagnostics.Append(r.apply(ctx, req.Plan, &resp.State, timeouts.Value.Update)...)
+	resp.Diagnostics.Append(r.apply(ctx, req.Plan, &resp.State, timeouts.Value.Update, false)...)
 }
 
-func (r *operatorResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, timeout timeoutOf) diag.Diagnostics {
+// apply writes the operator's fragment and deploys; create says whether the
+// resource goes into state before the deploy (a failed update keeps the
+// prior state, which is what still runs).
+func (r *operatorResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, timeout timeoutOf, create bool) diag.Diagnostics {
 	var m operatorModel
 	diags := plan.Get(ctx, &m)
 	limit, d := timeout(m.Timeouts, ctx, defaultDeployTimeout)
@@ -140,20 +148,48 @@ func (r *operatorResource) apply(ctx context.Context, plan tfsdk.Plan, state *tf
 	}
 	ops := m.ops(r.data)
 	what := fmt.Sprintf("operator %q", m.Name.ValueString())
-	if err := ops.writeFragment(ctx, operatorFragmentName(m.Name.ValueString()), m.fragment()); err != nil {
-		diags.Append(remoteErrorDiagnostic("Writing the desired state of "+what, err))
-		return diags
-	}
-	// The fragment is on the host: keep the resource in state even if the
-	// deploy fails, so that Terraform taints it and a re-apply converges.
 	m.ID = types.StringValue(ops.key() + "/" + m.Name.ValueString())
 	m.Target, d = m.target(ctx)
 	diags.Append(d...)
-	diags.Append(state.Set(ctx, m)...)
-	if _, err := ops.deploy(ctx, limit, nil, nil); err != nil {
-		diags.AddError("Operator Deployment Failed", ops.deployDetail("Deploying "+what, err))
+	if m.DNSRecords.IsUnknown() {
+		m.DNSRecords = types.ListNull(types.ObjectType{AttrTypes: dnsRecordTypes})
 	}
+	tracked := func() {
+		if create {
+			diags.Append(state.Set(ctx, m)...)
+		}
+	}
+	if _, err := ops.deployFragment(ctx, operatorFragmentName(m.Name.ValueString()), m.fragment(), limit, nil, false, tracked); err != nil {
+		diags.Append(ops.deployDiagnostic("Operator Deployment Failed", "Deploying "+what, err))
+		return diags
+	}
+	records, err := m.dnsRecords(ctx, ops)
+	if err != nil {
+		diags.Append(remoteErrorDiagnostic("Reading the DKIM public key of "+what, err))
+		return diags
+	}
+	m.DNSRecords, d = dnsRecordList(ctx, records)
+	diags.Append(d...)
+	diags.Append(state.Set(ctx, m)...)
 	return diags
+}
+
+// dnsRecords reads the public half of the operator's DKIM key, generated on
+// the host when its mail was first activated.
+func (m operatorModel) dnsRecords(ctx context.Context, ops runtimeOps) ([]dnsRecord, error) {
+	c, err := ops.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pem, err := secrets.PublicKey(ctx, c, dkimKeyPath(m.Domain.ValueString()))
+	if err != nil {
+		return nil, err
+	}
+	key, err := pemBody(pem)
+	if err != nil {
+		return nil, err
+	}
+	return mailRecords(m.Domain.ValueString(), m.Runtime.Host.Address.ValueString(), key, m.ContactEmail.ValueString()), nil
 }
 
 func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -181,7 +217,14 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 	m.ID = types.StringValue(m.ops(r.data).key() + "/" + m.Name.ValueString())
-	m.Domain, m.ContactEmail = types.StringValue(f.Domain), types.StringValue(f.ContactEmail)
+	if m.DNSRecords.IsNull() || f.Domain != m.Domain.ValueString() || f.ContactEmail != m.ContactEmail.ValueString() { // imported, or changed by hand
+		m.Domain, m.ContactEmail = types.StringValue(f.Domain), types.StringValue(f.ContactEmail)
+		if records, err := m.dnsRecords(ctx, m.ops(r.data)); err == nil {
+			var d diag.Diagnostics
+			m.DNSRecords, d = dnsRecordList(ctx, records)
+			resp.Diagnostics.Append(d...)
+		}
+	}
 	var d diag.Diagnostics
 	m.Target, d = m.target(ctx)
 	resp.Diagnostics.Append(d...)
@@ -203,8 +246,8 @@ func (r *operatorResource) Delete(ctx context.Context, req resource.DeleteReques
 		resp.Diagnostics.Append(remoteErrorDiagnostic("Removing operator "+m.ID.ValueString(), err))
 		return
 	}
-	if _, err := ops.deploy(ctx, limit, nil, nil); err != nil {
-		resp.Diagnostics.AddError("Operator Removal Failed", ops.deployDetail("Rebuilding without operator "+m.Name.ValueString(), err))
+	if _, err := ops.deploy(ctx, limit, nil, false); err != nil {
+		resp.Diagnostics.Append(ops.deployDiagnostic("Operator Removal Failed", "Rebuilding without operator "+m.Name.ValueString(), err))
 	}
 }
 

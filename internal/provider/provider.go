@@ -43,6 +43,7 @@ type providerModel struct {
 	KeepaliveInterval types.String `tfsdk:"keepalive_interval"`
 	KeepaliveCountMax types.Int64  `tfsdk:"keepalive_count_max"`
 	MaxSessions       types.Int64  `tfsdk:"max_sessions_per_host"`
+	HealthTimeout     types.String `tfsdk:"health_timeout"`
 }
 
 func (p *fediversityProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -81,6 +82,7 @@ func (p *fediversityProvider) Schema(_ context.Context, _ provider.SchemaRequest
 			"connect_timeout":    durationAttribute("How long to wait for a host to accept the TCP connection and complete the SSH handshake.", defaultConnectTimeout),
 			"command_timeout":    durationAttribute("Longest a single remote command may run before it is killed and reported as failed.", defaultCommandTimeout),
 			"keepalive_interval": durationAttribute("Interval of SSH keepalive requests. A connection that misses `keepalive_count_max` replies in a row is declared lost, so a silently dropped network fails a command instead of hanging it.", defaultKeepaliveInterval),
+			"health_timeout":     durationAttribute("How long an application may take after a switch to answer its health check before the runtime is rolled back.", defaultHealthTimeout),
 			"keepalive_count_max": schema.Int64Attribute{
 				MarkdownDescription: "Keepalive replies that may be missed in a row before the connection is declared lost. Defaults to `3`.",
 				Optional:            true,

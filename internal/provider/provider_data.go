@@ -26,6 +26,7 @@ const (
 	defaultKeepaliveInterval = "15s"
 	defaultKeepaliveCountMax = 3
 	defaultMaxSessions       = 8
+	defaultHealthTimeout     = "2m"
 )
 
 // providerData is what Configure hands to every resource and data source:
@@ -33,6 +34,7 @@ const (
 type providerData struct {
 	defaultUser     string
 	knownHostsFiles []string
+	healthTimeout   time.Duration
 	// pool is nil while the provider configuration still has unknown values
 	// (possible during plan); anything that needs a connection reports that.
 	pool *remote.Pool
@@ -43,12 +45,13 @@ type providerData struct {
 func newProviderData(ctx context.Context, config providerModel) (*providerData, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	data := &providerData{
-		defaultUser: stringOr(config.User, envOr("FEDIVERSITY_SSH_USER", defaultUser)),
+		defaultUser:   stringOr(config.User, envOr("FEDIVERSITY_SSH_USER", defaultUser)),
+		healthTimeout: durationOr(config.HealthTimeout, defaultHealthTimeout),
 	}
 	if file := stringOr(config.KnownHostsFile, os.Getenv("FEDIVERSITY_KNOWN_HOSTS_FILE")); file != "" {
 		data.knownHostsFiles = []string{file}
 	}
-	if anyUnknown(config.User, config.PrivateKey, config.PrivateKeyFile, config.SSHAgent, config.KnownHostsFile,
+	if anyUnknown(config.HealthTimeout, config.User, config.PrivateKey, config.PrivateKeyFile, config.SSHAgent, config.KnownHostsFile,
 		config.ConnectTimeout, config.CommandTimeout, config.KeepaliveInterval, config.KeepaliveCountMax, config.MaxSessions) {
 		tflog.Debug(ctx, "provider configuration has unknown values; connections wait for apply")
 		return data, diags

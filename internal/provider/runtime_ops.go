@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/modules"
@@ -62,6 +64,52 @@ func fragmentJSON(v any) ([]byte, error) {
 	return json.Marshal(v)
 }
 
+// deployFragment writes a resource's fragment and deploys the runtime. If
+// the deploy fails, the fragment is put back as the running system has it
+// (or removed when the system has none), so that the desired state on the
+// host never runs ahead of what is live: a later deploy for another
+// resource must not bring the failed change live without its own gate.
+// tracked runs once the fragment is on the host, to put the resource in
+// state before anything can fail.
+func (o runtimeOps) deployFragment(ctx context.Context, name string, v any, timeout time.Duration, settings *runtimeFragmentModel, repair bool, tracked func()) (nixos.Result, error) {
+	if err := o.writeFragment(ctx, name, v); err != nil {
+		return nixos.Result{}, err
+	}
+	tracked()
+	result, err := o.deploy(ctx, timeout, settings, repair)
+	if err != nil {
+		if restoreErr := o.restoreFragment(ctx, name); restoreErr != nil {
+			err = errors.Join(err, fmt.Errorf("putting %s back as the running system has it also failed: %w", name, restoreErr))
+		}
+	}
+	return result, err
+}
+
+// restoreFragment makes a fragment on disk what the running system was
+// built from. Arguments: name fragments_dir profile.
+func (o runtimeOps) restoreFragment(ctx context.Context, name string) error {
+	c, err := o.client(ctx)
+	if err != nil {
+		return err
+	}
+	defer o.data.facts.forget(o.key())
+	_, err = c.Output(ctx, "sh", "-c", restoreFragmentScript, "sh", name, o.fragmentsDir(), o.profile().Path)
+	return err
+}
+
+const restoreFragmentScript = `
+set -eu
+name=$1 fragments=$2 profile=$3
+running="$(readlink -e "$profile" || true)/etc/fediversity/fragments/$name"
+if [ -e "$running" ]; then
+  tmp=$(mktemp "$fragments/.restore.XXXXXX")
+  cat "$running" >"$tmp"
+  mv -f "$tmp" "$fragments/$name"
+else
+  rm -f "$fragments/$name"
+fi
+`
+
 // removeFragment deletes a fragment; a missing one is fine.
 func (o runtimeOps) removeFragment(ctx context.Context, name string) error {
 	c, err := o.client(ctx)
@@ -75,10 +123,13 @@ func (o runtimeOps) removeFragment(ctx context.Context, name string) error {
 
 // deploy builds the runtime's system from its fragments on the host and
 // switches to it, unless the running system already includes them, gating
-// on health. Concurrent deploys of one runtime are serialised by the host.
-// How to build comes from settings, or when nil (an operator or an
-// application deploying) from the runtime.json on the host.
-func (o runtimeOps) deploy(ctx context.Context, timeout time.Duration, settings *runtimeFragmentModel, health func(context.Context, *remote.Client) error) (nixos.Result, error) {
+// on the health of every application the new system runs: whichever
+// resource's deploy brings a change live answers for it. Concurrent deploys
+// of one runtime are serialised by the host. How to build comes from
+// settings, or when nil (an operator or an application deploying) from the
+// runtime.json on the host. With repair, a runtime whose system is up to
+// date is switched to again, restarting services stopped behind its back.
+func (o runtimeOps) deploy(ctx context.Context, timeout time.Duration, settings *runtimeFragmentModel, repair bool) (nixos.Result, error) {
 	c, err := o.client(ctx)
 	if err != nil {
 		return nixos.Result{}, err
@@ -99,18 +150,11 @@ func (o runtimeOps) deploy(ctx context.Context, timeout time.Duration, settings 
 			Fragments: o.fragmentsDir(),
 			Nixpkgs:   settings.Nixpkgs,
 			OutLink:   path.Join(o.dir(), "result"),
+			Repair:    repair,
 		},
 		Keep:    int(settings.KeepGenerations),
 		Timeout: timeout,
-	}
-	if health != nil {
-		sw.Health = func(ctx context.Context) error {
-			c, err := o.client(ctx)
-			if err != nil {
-				return err
-			}
-			return health(ctx, c)
-		}
+		Health:  o.systemHealth,
 	}
 	connect := func(ctx context.Context) (nixos.Remote, error) { return o.client(ctx) }
 	defer o.data.facts.forget(o.key())
@@ -151,7 +195,13 @@ func (o runtimeOps) key() string {
 	return fmt.Sprintf("%s:%d/%s", o.target.Host.Address.ValueString(), o.target.Host.port(), o.name())
 }
 
-// deployDetail explains a failed deploy for a diagnostic.
-func (o runtimeOps) deployDetail(what string, err error) string {
-	return fmt.Sprintf("%s on runtime %q of host %s failed:\n%v", what, o.name(), o.target.Host.Address.ValueString(), strings.TrimSpace(err.Error()))
+// deployDiagnostic explains a failed deploy: what failed, on which runtime
+// and host, and why; a connection problem keeps its own summary (Host Key
+// Mismatch, Host Unreachable, ...).
+func (o runtimeOps) deployDiagnostic(summary, what string, err error) diag.Diagnostic {
+	if known, _ := classify(err); known != "Host Operation Failed" && known != "Remote Command Failed" {
+		summary = known
+	}
+	return diag.NewErrorDiagnostic(summary, fmt.Sprintf("%s on runtime %q of host %s failed:\n%v",
+		what, o.name(), o.target.Host.Address.ValueString(), strings.TrimSpace(err.Error())))
 }

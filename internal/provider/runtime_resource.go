@@ -180,15 +180,17 @@ func (m runtimeModel) fragment(ctx context.Context) (runtimeFragmentModel, diag.
 }
 
 func (r *runtimeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	resp.Diagnostics.Append(r.apply(ctx, req.Plan, &resp.State, timeouts.Value.Create)...)
+	resp.Diagnostics.Append(r.apply(ctx, req.Plan, &resp.State, timeouts.Value.Create, true)...)
 }
 
 func (r *runtimeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	resp.Diagnostics.Append(r.apply(ctx, req.Plan, &resp.State, timeouts.Value.Update)...)
+	resp.Diagnostics.Append(r.apply(ctx, req.Plan, &resp.State, timeouts.Value.Update, false)...)
 }
 
-// apply writes runtime.json and brings the runtime's system up to date.
-func (r *runtimeResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, timeout timeoutOf) diag.Diagnostics {
+// apply writes runtime.json and brings the runtime's system up to date;
+// create puts the resource in state before the deploy (a failed update
+// keeps the prior state, which is what still runs).
+func (r *runtimeResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, timeout timeoutOf, create bool) diag.Diagnostics {
 	var m runtimeModel
 	diags := plan.Get(ctx, &m)
 	limit, d := timeout(m.Timeouts, ctx, defaultDeployTimeout)
@@ -199,20 +201,18 @@ func (r *runtimeResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfs
 		return diags
 	}
 	ops := m.ops(r.data)
-	if err := ops.writeFragment(ctx, runtimeFragment, fragment); err != nil {
-		diags.Append(remoteErrorDiagnostic(fmt.Sprintf("Writing the desired state of runtime %q", m.Name.ValueString()), err))
-		return diags
-	}
-	// The desired state is on the host: keep the resource in state even if
-	// the deploy fails, so that Terraform taints it and a re-apply converges.
 	m.ID = types.StringValue(ops.key())
 	m.Target, d = m.target(ctx)
 	diags.Append(d...)
 	m.System, m.InSync, m.CurrentGeneration = types.StringNull(), types.BoolValue(false), types.Int64Null()
-	diags.Append(state.Set(ctx, m)...)
-	result, err := ops.deploy(ctx, limit, &fragment, nil)
+	tracked := func() {
+		if create {
+			diags.Append(state.Set(ctx, m)...)
+		}
+	}
+	result, err := ops.deployFragment(ctx, runtimeFragment, fragment, limit, &fragment, false, tracked)
 	if err != nil {
-		diags.AddError("Runtime Deployment Failed", ops.deployDetail("Building and activating the system", err))
+		diags.Append(ops.deployDiagnostic("Runtime Deployment Failed", "Building and activating the system", err))
 		return diags
 	}
 	m.System, m.InSync = types.StringValue(result.System), types.BoolValue(true)

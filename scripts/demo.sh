@@ -8,17 +8,19 @@ cd "$repo"
 fleet_dir="${FEDIVERSITY_DEMO_DIR:-/var/lib/fediversity-sandbox/demo}"
 work="$repo/.demo"
 sandbox_bin="$FEDIVERSITY_CACHE/bin/fediversity-sandbox"
+standin_bin="$FEDIVERSITY_CACHE/bin/fediversity-standin"
 
 build_sandbox() {
   mkdir -p "$(dirname "$sandbox_bin")"
   go build -o "$sandbox_bin" ./cmd/fediversity-sandbox
+  go build -o "$standin_bin" ./cmd/fediversity-standin
 }
 
 up() {
   scripts/setup.sh all
   build_sandbox
   mkdir -p "$(dirname "$fleet_dir")"
-  "$sandbox_bin" up --dir "$fleet_dir" --hosts "${DEMO_HOSTS:-2}" >"$fleet_dir.json"
+  "$sandbox_bin" up --dir "$fleet_dir" --hosts "${DEMO_HOSTS:-2}" --standin "$standin_bin" >"$fleet_dir.json"
   mkdir -p "$work"
   cp examples/quickstart/main.tf "$work/main.tf"
   "$sandbox_bin" known-hosts --dir "$fleet_dir" >"$fleet_dir.json.known_hosts"
@@ -26,6 +28,13 @@ up() {
   (cd "$work" && "$FEDIVERSITY_TOFU" apply -auto-approve -input=false)
   echo
   echo "Sandbox hosts are up; the fleet is described in $fleet_dir.json."
+  echo "Each application answers on host1's address for its own domain:"
+  (cd "$work" && "$FEDIVERSITY_TOFU" output -raw try; echo) | while read -r try; do
+    [ -n "$try" ] || continue
+    echo "  \$ $try"
+    sh -c "$try" || true
+    echo
+  done
   echo "Log in with one of the ssh_commands above. Tear down with: make demo-down"
 }
 

@@ -1,6 +1,7 @@
-# What `make demo` applies: every sandbox host as a fediversity_host, with
-# its ed25519 key pinned, read from the fleet file that
-# `fediversity-sandbox up` prints.
+# What `make demo` applies: every sandbox host as a fediversity_host with
+# its key pinned, a runtime on the first one, and an operator with a few
+# applications. The fleet is read from the file `fediversity-sandbox up`
+# prints.
 terraform {
   required_providers {
     fediversity = {
@@ -12,6 +13,12 @@ terraform {
 variable "fleet_file" {
   description = "Path of the JSON printed by `fediversity-sandbox up`."
   type        = string
+}
+
+variable "applications" {
+  description = "The operator's applications by kind."
+  type        = set(string)
+  default     = ["mastodon", "matrix", "pixelfed"]
 }
 
 locals {
@@ -31,18 +38,52 @@ resource "fediversity_host" "this" {
   host_key = each.value.host_keys[0]
 }
 
+resource "fediversity_runtime" "web" {
+  name = "web"
+  host = fediversity_host.this["host1"].endpoint
+}
+
+resource "fediversity_operator" "demo" {
+  name          = "demo"
+  runtime       = fediversity_runtime.web.target
+  domain        = "demo.example"
+  contact_email = "board@demo.example"
+}
+
+resource "fediversity_application" "this" {
+  for_each = var.applications
+
+  operator = fediversity_operator.demo.target
+  kind     = each.value
+}
+
 output "hosts" {
   description = "What each host reported about itself."
   value = {
     for name, h in fediversity_host.this : name => {
       address     = h.address
       nix_version = h.nix_version
-      system      = h.system
-      cpu_count   = h.cpu_count
-      memory_mib  = floor(h.memory_bytes / 1048576)
       ready       = h.ready
     }
   }
+}
+
+output "applications" {
+  description = "Each application's URL and health."
+  value = {
+    for kind, app in fediversity_application.this : kind => {
+      url    = app.url
+      health = app.health
+    }
+  }
+}
+
+output "try" {
+  description = "Commands that ask each application, over HTTP on the sandbox host's address, for its own domain."
+  value = join("\n", [
+    for app in fediversity_application.this :
+    "curl -sS -H 'Host: ${trimsuffix(trimprefix(app.url, "https://"), "/")}' http://${fediversity_host.this["host1"].address}/.well-known/fediversity/health"
+  ])
 }
 
 output "ssh_commands" {

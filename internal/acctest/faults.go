@@ -104,8 +104,13 @@ func WaitSlowNixStoreStarted(t *testing.T, h sandbox.Host) bool {
 // which shows that a timed-out command was killed on the host too.
 func WaitSlowNixStoreGone(t *testing.T, h sandbox.Host) {
 	t.Helper()
+	// Hosts share the machine's pids: count only this host's sleepers.
+	const sleepersHere = `n=0; for p in $(pgrep -x sleep); do
+  [ "$(readlink /proc/$p/ns/mnt)" = "$(readlink /proc/self/ns/mnt)" ] || continue
+  [ "$(tr '\0' ' ' </proc/$p/cmdline)" = "sleep 120 " ] && n=$((n + 1))
+done; echo $n`
 	gone := poll(func() bool {
-		out, _ := h.Exec(context.Background(), "sh", "-c", "ps -eo args | grep -c '^sleep 120' || true").Output()
+		out, _ := h.Exec(context.Background(), "sh", "-c", sleepersHere).Output()
 		return strings.TrimSpace(string(out)) == "0"
 	})
 	if !gone {

@@ -278,9 +278,6 @@ func (r *applicationResource) Read(ctx context.Context, req resource.ReadRequest
 	ops := m.ops(r.data)
 	facts, err := ops.facts(ctx)
 	if readFailure(err, "application "+m.ID.ValueString(), &resp.Diagnostics) {
-		if !resp.Diagnostics.HasError() {
-			resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
-		}
 		return
 	}
 	name := m.fragmentName()

@@ -201,9 +201,6 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 	name := operatorFragmentName(m.Name.ValueString())
 	facts, err := m.ops(r.data).facts(ctx)
 	if readFailure(err, "operator "+m.ID.ValueString(), &resp.Diagnostics) {
-		if !resp.Diagnostics.HasError() {
-			resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
-		}
 		return
 	}
 	deployed, ok := facts.Deployed[name]

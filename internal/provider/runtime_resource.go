@@ -239,10 +239,7 @@ func (r *runtimeResource) Read(ctx context.Context, req resource.ReadRequest, re
 	ctx, cancel := context.WithTimeout(ctx, defaultRuntimeReadLimit)
 	defer cancel()
 	facts, err := m.ops(r.data).facts(ctx)
-	if done := readFailure(err, "runtime "+m.ID.ValueString(), &resp.Diagnostics); done {
-		if !resp.Diagnostics.HasError() {
-			resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
-		}
+	if readFailure(err, "runtime "+m.ID.ValueString(), &resp.Diagnostics) {
 		return
 	}
 	deployed, ok := facts.Deployed[runtimeFragment]
@@ -281,8 +278,9 @@ func (m *runtimeModel) setFromFragment(ctx context.Context, content []byte) diag
 }
 
 // readFailure handles a failed refresh the same way for every resource on
-// a runtime: an unreachable host keeps the state with a warning, anything
-// else is an error. It reports whether Read should stop.
+// a runtime: an unreachable host keeps the state with a warning (Read
+// returns without setting state, so the prior state stays), anything else
+// is an error. It reports whether Read should stop.
 func readFailure(err error, what string, diags *diag.Diagnostics) bool {
 	switch {
 	case err == nil:

@@ -65,18 +65,19 @@ func fragmentJSON(v any) ([]byte, error) {
 }
 
 // deployFragment writes a resource's fragment and deploys the runtime. If
-// the deploy fails, the fragment is put back as the running system has it
-// (or removed when the system has none), so that the desired state on the
-// host never runs ahead of what is live: a later deploy for another
-// resource must not bring the failed change live without its own gate.
-// tracked runs once the fragment is on the host, to put the resource in
-// state before anything can fail.
+// anything fails, even an interrupt (SIGINT) in the middle, the fragment is
+// put back as the running system has it (or removed when the system has
+// none), so that the desired state on the host never runs ahead of what is
+// live: a later deploy for another resource must not bring the failed
+// change live without its own gate. tracked runs before anything touches
+// the host, to put a created resource in state so a failure taints it.
 func (o runtimeOps) deployFragment(ctx context.Context, name string, v any, timeout time.Duration, settings *runtimeFragmentModel, repair bool, tracked func()) (nixos.Result, error) {
-	if err := o.writeFragment(ctx, name, v); err != nil {
-		return nixos.Result{}, err
-	}
 	tracked()
-	result, err := o.deploy(ctx, timeout, settings, repair)
+	var result nixos.Result
+	err := o.writeFragment(ctx, name, v)
+	if err == nil {
+		result, err = o.deploy(ctx, timeout, settings, repair)
+	}
 	if err != nil {
 		if restoreErr := o.restoreFragment(ctx, name); restoreErr != nil {
 			err = errors.Join(err, fmt.Errorf("putting %s back as the running system has it also failed: %w", name, restoreErr))
@@ -85,21 +86,33 @@ func (o runtimeOps) deployFragment(ctx context.Context, name string, v any, time
 	return result, err
 }
 
+// restoreTimeout bounds the clean-up after a failed or interrupted deploy,
+// which must run even when the request was cancelled; it waits for a build
+// or switch that the deploy may already have started on the host.
+const restoreTimeout = 10 * time.Minute
+
 // restoreFragment makes a fragment on disk what the running system was
-// built from. Arguments: name fragments_dir profile.
+// built from, holding the profile's lock so that it follows any switch the
+// failed deploy had already started.
 func (o runtimeOps) restoreFragment(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restoreTimeout)
+	defer cancel()
 	c, err := o.client(ctx)
 	if err != nil {
 		return err
 	}
 	defer o.data.facts.forget(o.key())
-	_, err = c.Output(ctx, "sh", "-c", restoreFragmentScript, "sh", name, o.fragmentsDir(), o.profile().Path)
+	_, err = c.Output(ctx, "sh", "-c", restoreFragmentScript, "sh", name, o.fragmentsDir(), o.profile().Path, o.profile().Lock)
 	return err
 }
 
+// restoreFragmentScript: arguments name fragments_dir profile lock.
 const restoreFragmentScript = `
 set -eu
-name=$1 fragments=$2 profile=$3
+name=$1 fragments=$2 profile=$3 lock=$4
+mkdir -p "$(dirname "$lock")"
+exec 9>>"$lock"
+flock 9
 running="$(readlink -e "$profile" || true)/etc/fediversity/fragments/$name"
 if [ -e "$running" ]; then
   tmp=$(mktemp "$fragments/.restore.XXXXXX")

@@ -14,9 +14,11 @@ import (
 	"syscall"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/standin/apps"
+	"github.com/fediversity/terraform-provider-fediversity/internal/standin/containers"
 	"github.com/fediversity/terraform-provider-fediversity/internal/standin/proxy"
 	"github.com/fediversity/terraform-provider-fediversity/internal/standin/supervisor"
 	activate "github.com/fediversity/terraform-provider-fediversity/internal/standin/switch"
+	"github.com/fediversity/terraform-provider-fediversity/internal/standin/systemctl"
 )
 
 // role is one kind of program the stand-in can be. run returns the exit status.
@@ -33,6 +35,9 @@ var roles = map[string]role{
 	// The switch starts the daemon as its own executable with "supervise run".
 	"supervise": {"run or query the service supervisor: run|status [--json]|start|stop|restart UNIT|shutdown", supervisor.Main},
 	"switch":    {"switch-to-configuration of a stand-in NixOS system: --toplevel SYSTEM switch|test|boot|dry-activate", activate.Main},
+	// The stand-in NixOS system puts these two on PATH under their own names.
+	"nixos-container": {"NixOS containers on a sandbox host: create NAME --system-path PATH|start|stop|destroy|status|show-ip|run|list", containers.Main},
+	"systemctl":       {"start|stop|restart|is-active UNIT of the host, and the same plus reload for container@NAME", systemctl.Main},
 }
 
 // exitUsage is the exit status for bad usage, as flag.ExitOnError uses.
@@ -70,7 +75,7 @@ func usage() string {
 	sort.Strings(names)
 	text := "usage: fediversity-standin ROLE [flags]\n\nRoles:\n"
 	for _, name := range names {
-		text += fmt.Sprintf("  %-10s %s\n", name, roles[name].summary)
+		text += fmt.Sprintf("  %-16s %s\n", name, roles[name].summary)
 	}
 	return text + "\nRun \"fediversity-standin ROLE -h\" for the flags of a role.\nSIGTERM or SIGINT shuts a role down gracefully (exit status 0).\n"
 }

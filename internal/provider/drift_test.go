@@ -55,8 +55,8 @@ func TestAccDeploy_driftIsRepaired(t *testing.T) {
 				Check: healthy,
 			},
 			{
-				// Back to the generation before the operator's applications.
-				PreConfig: hostChange(t, h, `p=/nix/var/nix/profiles/system; nix-env -p $p --switch-generation 1 && $p/bin/switch-to-configuration switch`),
+				// Back to the generation before Mastodon was added.
+				PreConfig: hostChange(t, h, `p=/nix/var/nix/profiles/system; nix-env -p $p --rollback && $p/bin/switch-to-configuration switch`),
 				Config:    config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+
+	"github.com/fediversity/terraform-provider-fediversity/internal/sandbox/netstat"
 )
 
-// pickAddresses returns n loopback addresses whose port 22 is free: from
+// pickAddresses returns n loopback addresses that are free: from
 // 127.0.0.first on, or, with first = 0, the lowest free ones from .2 on.
 func pickAddresses(first, n int) ([]string, error) {
 	if first > 0 {
@@ -14,7 +16,7 @@ func pickAddresses(first, n int) ([]string, error) {
 	}
 	var picked []string
 	for i := firstAutoAddress; i <= maxHostAddressN && len(picked) < n; i++ {
-		if address := loopback(i); portFree(address) {
+		if address := loopback(i); addressFree(address) {
 			picked = append(picked, address)
 		}
 	}
@@ -31,8 +33,8 @@ func consecutiveAddresses(first, n int) ([]string, error) {
 	var addresses []string
 	for i := first; i < first+n; i++ {
 		address := loopback(i)
-		if !portFree(address) {
-			return nil, fmt.Errorf("sandbox: %s:%d is already in use", address, sshPort)
+		if !addressFree(address) {
+			return nil, fmt.Errorf("sandbox: %s:%d, or another port of that address, is already in use", address, sshPort)
 		}
 		addresses = append(addresses, address)
 	}
@@ -41,8 +43,12 @@ func consecutiveAddresses(first, n int) ([]string, error) {
 
 func loopback(n int) string { return "127.0.0." + strconv.Itoa(n) }
 
-// portFree tries to bind address:22, the same thing sshd will do.
-func portFree(address string) bool {
+// addressFree says whether a host can have the address: nothing listens on
+// it, on any port (a container's services, say), and sshd can bind port 22.
+func addressFree(address string) bool {
+	if netstat.AddressInUse(address) {
+		return false
+	}
 	l, err := net.Listen("tcp", net.JoinHostPort(address, strconv.Itoa(sshPort)))
 	if err != nil {
 		return false

@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/fediversity/terraform-provider-fediversity/internal/sandbox/mountns"
 )
 
 // Options describe a fleet to bring up.
@@ -64,7 +66,7 @@ func Up(ctx context.Context, o Options) (*Fleet, error) {
 			return nil, errors.Join(err, Down(dir))
 		}
 	}
-	if err := writeJSONAtomic(filepath.Join(dir, fleetFile), f); err != nil {
+	if err := mountns.WriteJSON(filepath.Join(dir, fleetFile), f); err != nil {
 		return nil, errors.Join(err, Down(dir))
 	}
 	return f, nil
@@ -159,7 +161,7 @@ func Down(dir string) error {
 	}
 	var errs []error
 	for _, r := range hostRecords(dir) {
-		errs = append(errs, killHost(r))
+		errs = append(errs, r.kill())
 	}
 	return errors.Join(errs...)
 }

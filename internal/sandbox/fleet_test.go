@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fediversity/terraform-provider-fediversity/internal/sandbox/mountns"
+	"github.com/fediversity/terraform-provider-fediversity/internal/sandbox/netstat"
 )
 
 // Tests with real hosts use 127.0.0.200-230; other packages use lower ones.
@@ -111,8 +114,8 @@ func TestFleet(t *testing.T) {
 			t.Fatalf("Exec: %q, %v", out, err)
 		}
 		ns, err := host1.Exec(testContext(t), "readlink", "/proc/self/ns/mnt").Output()
-		if err != nil || strings.TrimSpace(string(ns)) == machineNamespace() {
-			t.Fatalf("Exec ran in namespace %q (machine: %s), %v", ns, machineNamespace(), err)
+		if err != nil || strings.TrimSpace(string(ns)) == mountns.Current() {
+			t.Fatalf("Exec ran in namespace %q (machine: %s), %v", ns, mountns.Current(), err)
 		}
 	})
 
@@ -128,9 +131,9 @@ func TestFleet(t *testing.T) {
 
 	t.Run("down leaves nothing", func(t *testing.T) {
 		records := []record{hostRecord(t, host1), hostRecord(t, host2)}
-		var running []process
+		var running []mountns.Process
 		for _, r := range records {
-			running = append(running, hostProcesses(r)...)
+			running = append(running, r.processes()...)
 		}
 		if len(running) < 2 {
 			t.Fatalf("before Down: processes %v", running)
@@ -141,17 +144,17 @@ func TestFleet(t *testing.T) {
 		}
 		downClean(t, f.Dir)
 		for _, h := range f.Hosts {
-			if listening(h.Address, h.Port) {
+			if netstat.Listening(h.Address, h.Port) {
 				t.Errorf("%s still listens", h.Name)
 			}
 		}
 		for _, p := range running {
-			if p.alive() {
+			if p.Alive() {
 				t.Errorf("%v survives Down", p)
 			}
 		}
 		for _, r := range records {
-			if procs := hostProcesses(r); len(procs) > 0 {
+			if procs := r.processes(); len(procs) > 0 {
 				t.Errorf("left in %s's namespace %s: %v", r.Name, r.MountNS, procs)
 			}
 		}
@@ -194,7 +197,7 @@ func testStopStart(t *testing.T, f *Fleet, host1, host2 Host) {
 	if err := f.StopHost(ctx, "host1"); err != nil {
 		t.Fatal(err)
 	}
-	if listening(host1.Address, host1.Port) {
+	if netstat.Listening(host1.Address, host1.Port) {
 		t.Error("host1 still listens after StopHost")
 	}
 	if err := host1.Exec(ctx, "true").Run(); err == nil || !strings.Contains(err.Error(), "not running") {
@@ -237,14 +240,14 @@ func TestUpCleansCrashedFleet(t *testing.T) {
 	go func() { sessionDone <- session.Wait() }()
 	t.Cleanup(func() { _ = session.Process.Kill() })
 	mustSSH(t, h, "nohup sleep 1001 >/dev/null 2>&1 </dev/null &")
-	waitFor(t, "two sleeps in the host", func() bool { return countComm(hostProcesses(before), "sleep") == 2 },
-		func() string { return fmt.Sprint(hostProcesses(before)) })
-	crashed := hostProcesses(before)
+	waitFor(t, "two sleeps in the host", func() bool { return countComm(before.processes(), "sleep") == 2 },
+		func() string { return fmt.Sprint(before.processes()) })
+	crashed := before.processes()
 
 	if err := syscall.Kill(before.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "sshd to die", func() bool { return !launcherAlive(before) }, nil)
+	waitFor(t, "sshd to die", func() bool { return !before.LauncherAlive() }, nil)
 	if left, _ := Leftovers(f.Dir); len(left) == 0 {
 		t.Fatal("Leftovers sees nothing of the crashed host")
 	}
@@ -256,7 +259,7 @@ func TestUpCleansCrashedFleet(t *testing.T) {
 	// Compared by pid and start time: the new host's namespace may well
 	// reuse the inode number of the crashed one.
 	for _, p := range crashed {
-		if p.alive() {
+		if p.Alive() {
 			t.Errorf("%v of the crashed host survives Up", p)
 		}
 	}
@@ -272,10 +275,10 @@ func TestUpCleansCrashedFleet(t *testing.T) {
 	}
 }
 
-func countComm(procs []process, comm string) int {
+func countComm(procs []mountns.Process, comm string) int {
 	n := 0
 	for _, p := range procs {
-		if p.comm == comm {
+		if p.Comm == comm {
 			n++
 		}
 	}
@@ -305,16 +308,16 @@ func TestStopHostKillsAllItsProcesses(t *testing.T) {
 	t.Cleanup(func() { _ = nested.Process.Kill() })
 
 	r := hostRecord(t, h)
-	var procs []process
+	var procs []mountns.Process
 	waitFor(t, "the Exec'd sleep and the nested tree in the host", func() bool {
-		procs = hostProcesses(r)
+		procs = r.processes()
 		return countComm(procs, "sleep") >= 1 && countComm(procs, "unshare") == 1 && countComm(procs, "sh") == 1
 	}, func() string { return fmt.Sprint(procs) })
 	if err := f.StopHost(testContext(t), h.Name); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range procs {
-		if p.alive() {
+		if p.Alive() {
 			t.Errorf("%v outlived StopHost", p)
 		}
 	}

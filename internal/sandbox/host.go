@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fediversity/terraform-provider-fediversity/internal/sandbox/mountns"
+	"github.com/fediversity/terraform-provider-fediversity/internal/sandbox/netstat"
 )
 
 // Host is one sandbox host: a mount namespace with its own /nix, /var, /run,
@@ -28,8 +31,9 @@ type Host struct {
 	StateDir      string   `json:"state_dir"`
 }
 
-// readyTimeout bounds how long a host may take from launch to accepting SSH.
-const readyTimeout = 30 * time.Second
+// readyTimeout bounds how long a host may take from launch to accepting
+// SSH, including the build of its base system on the first boot.
+const readyTimeout = 60 * time.Second
 
 // start boots the host and waits until its sshd accepts connections. On
 // failure nothing of the launch is left running and the error carries the
@@ -41,28 +45,19 @@ func (h Host) start(ctx context.Context, clientPublicKey, standin string) error 
 	if err := writeHostConfig(h, clientPublicKey, standin); err != nil {
 		return fmt.Errorf("%s: %w", h.Name, err)
 	}
-	r := record{Name: h.Name, Address: h.Address, Instance: randomID()}
-	// Recorded before launch so that Down can find whatever a crash leaves.
-	if err := writeRecord(h.StateDir, r); err != nil {
-		return err
-	}
 	_ = os.Remove(filepath.Join(h.StateDir, sshdPidFile))
-	cmd, err := startLaunch(h.StateDir, r.Instance)
+	r := newRecord(h)
+	cmd, logFile, err := launchCommand(h, r.Instance)
+	if err != nil {
+		return fmt.Errorf("%s: %w", h.Name, err)
+	}
+	defer logFile.Close()
+	exited, err := mountns.Start(cmd, &r.Launch, r.save)
 	if err != nil {
 		return fmt.Errorf("%s: launch: %w", h.Name, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }() // reap it if it dies while we live
-	r.PID = cmd.Process.Pid
-	if st, err := readProcStat(r.PID); err == nil {
-		r.StartTime = st.startTime
-	}
-	if err := writeRecord(h.StateDir, r); err != nil {
-		_ = killHost(r)
-		return err
-	}
 	if err := h.awaitReady(ctx, &r, exited); err != nil {
-		_ = killHost(r)
+		_ = r.kill()
 		return fmt.Errorf("%s (%s:%d): %w\n%s", h.Name, h.Address, h.Port, err, h.logTail())
 	}
 	return nil
@@ -74,10 +69,12 @@ func (h Host) start(ctx context.Context, clientPublicKey, standin string) error 
 func (h Host) awaitReady(ctx context.Context, r *record, exited <-chan error) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	machine := machineNamespace()
+	if err := r.AwaitUnshared(ctx, exited, r.save); err != nil {
+		return err
+	}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	for {
+	for h.sshdPID() != r.PID || !answersSSH(h.Address, h.Port) {
 		select {
 		case err := <-exited:
 			return fmt.Errorf("sshd exited during start: %w", err)
@@ -85,20 +82,8 @@ func (h Host) awaitReady(ctx context.Context, r *record, exited <-chan error) er
 			return fmt.Errorf("not accepting SSH connections: %w", ctx.Err())
 		case <-tick.C:
 		}
-		if r.MountNS == "" {
-			ns, err := mountNamespace(r.PID)
-			if err != nil || ns == machine {
-				continue // not unshared yet
-			}
-			r.MountNS = ns
-			if err := writeRecord(h.StateDir, *r); err != nil {
-				return err
-			}
-		}
-		if h.sshdPID() == r.PID && answersSSH(h.Address, h.Port) {
-			return nil
-		}
 	}
+	return nil
 }
 
 // sshdPID reads sshd's pid file, which it writes once its listener is bound:
@@ -135,12 +120,23 @@ func (h Host) logTail() string {
 	return "last lines of " + filepath.Join(h.StateDir, sshdLogFile) + ":\n" + strings.Join(all, "\n")
 }
 
-// shutdown asks the host's services to stop, as a reboot does before the
-// machine goes down; a host without the stand-in has nothing to stop.
+// shutdownScript stops the host's containers, then its own services, as a
+// reboot does before the machine goes down. $1 is the stand-in program.
+const shutdownScript = `standin=$1
+for conf in /etc/nixos-containers/*.conf; do
+  [ -e "$conf" ] || continue
+  name=${conf##*/}
+  "$standin" nixos-container stop "${name%.conf}"
+done
+"$standin" supervise shutdown
+`
+
+// shutdown stops the host's containers and services gracefully; what is
+// left is ended by stop. A host without the stand-in has nothing to stop.
 func (h Host) shutdown(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	_ = h.Exec(ctx, "/etc/"+standinInEtc, "supervise", "shutdown").Run()
+	_ = h.Exec(ctx, "/bin/sh", "-c", shutdownScript, "sh", "/etc/"+standinInEtc).Run()
 }
 
 // stop ends every process of the host; its state dir stays as it is.
@@ -152,13 +148,13 @@ func (h Host) stop() error {
 	if err != nil {
 		return err
 	}
-	return killHost(r)
+	return r.kill()
 }
 
 // running says whether the host's sshd launch process is alive.
 func (h Host) running() bool {
 	r, err := readRecord(h.StateDir)
-	return err == nil && launcherAlive(r)
+	return err == nil && r.LauncherAlive()
 }
 
 // Exec returns a command that runs inside the host's mount namespace, run
@@ -180,13 +176,7 @@ func (h Host) namespacePID() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("host %s: %w", h.Name, err)
 	}
-	machine := machineNamespace()
-	for _, p := range hostProcesses(r) {
-		if ns, err := mountNamespace(p.pid); err == nil && ns == r.MountNS && ns != machine {
-			return p.pid, nil
-		}
-	}
-	return 0, fmt.Errorf("host %s is not running", h.Name)
+	return r.MemberPID()
 }
 
 func randomID() string {
@@ -201,11 +191,11 @@ func (h Host) Liveness() string {
 	if err != nil {
 		return "never started"
 	}
-	procs := hostProcesses(r)
+	procs := r.processes()
 	switch {
-	case launcherAlive(r) && listening(h.Address, h.Port):
-		return fmt.Sprintf("up (sshd pid %d, %d processes in %s)", r.PID, len(procs), r.MountNS)
-	case launcherAlive(r):
+	case r.LauncherAlive() && netstat.Listening(h.Address, h.Port):
+		return fmt.Sprintf("up (sshd pid %d, %d processes in %s and its containers)", r.PID, len(procs), r.MountNS)
+	case r.LauncherAlive():
 		return fmt.Sprintf("starting or stuck (pid %d not listening)", r.PID)
 	case len(procs) > 0:
 		return fmt.Sprintf("down, but %d processes are left in %s", len(procs), r.MountNS)

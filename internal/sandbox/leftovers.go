@@ -9,12 +9,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/fediversity/terraform-provider-fediversity/internal/sandbox/mountns"
 )
 
 // Leftovers describes everything of the fleet in dir that is still alive:
-// processes in its hosts' namespaces, mounts under dir in this process's
-// mount table, its processes' listeners on its hosts' SSH addresses (not
-// those of whoever took an address over since). Empty when clean.
+// processes of its hosts and of their containers, mounts under dir in this
+// process's mount table, its processes' listeners on its hosts' SSH
+// addresses (not those of whoever took an address over since). Empty when
+// clean.
 func Leftovers(dir string) ([]string, error) {
 	dir, err := canonicalDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -25,13 +28,7 @@ func Leftovers(dir string) ([]string, error) {
 	}
 	var found []string
 	for _, r := range hostRecords(dir) {
-		procs := hostProcesses(r)
-		for _, p := range procs {
-			found = append(found, fmt.Sprintf("%s: %v is alive (namespace %s)", r.Name, p, r.MountNS))
-		}
-		for _, p := range listenersAmong(procs, r.Address, sshPort) {
-			found = append(found, fmt.Sprintf("%s: %v listens on %s:%d", r.Name, p, r.Address, sshPort))
-		}
+		found = append(found, processLeftovers(r)...)
 	}
 	mounts, err := mountsUnder(dir)
 	if err != nil {
@@ -41,6 +38,27 @@ func Leftovers(dir string) ([]string, error) {
 		found = append(found, "mount on the machine: "+m)
 	}
 	return found, nil
+}
+
+// processLeftovers describes the live processes of a host and of its
+// containers, and those listening on the host's SSH address.
+func processLeftovers(r record) []string {
+	var found []string
+	var procs []mountns.Process
+	seen := map[int]bool{}
+	for _, l := range r.launches() {
+		for _, p := range l.Processes() {
+			if !seen[p.PID] {
+				seen[p.PID] = true
+				procs = append(procs, p)
+				found = append(found, fmt.Sprintf("%s: %v is alive (%s, namespace %s)", r.Name, p, l.Name, l.MountNS))
+			}
+		}
+	}
+	for _, p := range listenersAmong(procs, r.Address, sshPort) {
+		found = append(found, fmt.Sprintf("%s: %v listens on %s:%d", r.Name, p, r.Address, sshPort))
+	}
+	return found
 }
 
 // mountsUnder lists mounts in this process's mount table that sit under dir

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/fediversity/terraform-provider-fediversity/internal/sandbox/mountns"
 )
 
 // These tests need neither root nor sshd.
@@ -69,21 +71,6 @@ func TestSSHDConfig(t *testing.T) {
 	} {
 		if !strings.Contains(config, line+"\n") {
 			t.Errorf("sshd_config lacks %q", line)
-		}
-	}
-}
-
-func TestParseProcNetAddress(t *testing.T) {
-	l, ok := parseProcNetAddress("C800007F:0016") // 127.0.0.200:22 on little-endian
-	if !ok || l.port != 22 {
-		t.Fatalf("%+v %v", l, ok)
-	}
-	if s := l.ip.String(); s != "127.0.0.200" && s != "200.0.0.127" {
-		t.Errorf("ip %s", s)
-	}
-	for _, bad := range []string{"", "C800007F", "ZZ00007F:0016", "C800007F:XYZ"} {
-		if _, ok := parseProcNetAddress(bad); ok {
-			t.Errorf("%q parsed", bad)
 		}
 	}
 }
@@ -156,11 +143,15 @@ func TestDownIgnoresStaleRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	self := os.Getpid()
-	stale := record{Name: "host1", Address: "127.0.0.228", Instance: "gone", PID: self, StartTime: 1, MountNS: machineNamespace()}
-	if err := writeRecord(state, stale); err != nil {
+	stale := record{
+		Launch:   mountns.Launch{Name: "host1", Instance: "gone", InstanceFile: inHostInstance, PID: self, StartTime: 1, MountNS: mountns.Current()},
+		Address:  "127.0.0.228",
+		stateDir: state,
+	}
+	if err := stale.save(); err != nil {
 		t.Fatal(err)
 	}
-	if procs := hostProcesses(stale); len(procs) > 0 {
+	if procs := stale.processes(); len(procs) > 0 {
 		t.Fatalf("stale record matches live processes: %v", procs)
 	}
 	if err := Down(dir); err != nil {
@@ -200,7 +191,8 @@ func TestLeftoversIgnoreForeignListener(t *testing.T) {
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeRecord(state, record{Name: "host1", Address: "127.0.0.229", Instance: "gone"}); err != nil {
+	gone := record{Launch: mountns.Launch{Name: "host1", Instance: "gone"}, Address: "127.0.0.229", stateDir: state}
+	if err := gone.save(); err != nil {
 		t.Fatal(err)
 	}
 	if left, err := Leftovers(dir); err != nil || len(left) > 0 {

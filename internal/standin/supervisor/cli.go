@@ -61,7 +61,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case command == "stop" && flags.NArg() == 1:
 		return report(stderr, client.Stop(ctx, flags.Arg(0), false))
 	case (command == "start" || command == "restart") && flags.NArg() == 1:
-		return startFromCurrentSystem(ctx, client, paths, command, flags.Arg(0), stderr)
+		return report(stderr, StartUnit(ctx, client, paths, flags.Arg(0), command == "restart"))
 	case command == "-h" || command == "--help" || command == "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -120,20 +120,22 @@ func printStatus(ctx context.Context, client Client, asJSON bool, stdout, stderr
 	return exitOK
 }
 
-func startFromCurrentSystem(ctx context.Context, client Client, paths Paths, command, name string, stderr io.Writer) int {
+// StartUnit starts (or restarts) a unit with its definition in the current
+// system (/run/current-system), as systemctl start and restart do.
+func StartUnit(ctx context.Context, client Client, paths Paths, name string, restart bool) error {
 	units, err := ReadUnitsFile(filepath.Join(paths.CurrentSystem(), "units.json"))
 	if err != nil {
-		return report(stderr, err)
+		return err
 	}
 	for _, u := range units {
 		if u.Name == name {
-			if command == "restart" {
-				return report(stderr, client.Restart(ctx, name, &u))
+			if restart {
+				return client.Restart(ctx, name, &u)
 			}
-			return report(stderr, client.Start(ctx, u))
+			return client.Start(ctx, u)
 		}
 	}
-	return report(stderr, fmt.Errorf("the current system has no unit %s", name))
+	return fmt.Errorf("the current system has no unit %s", name)
 }
 
 func report(stderr io.Writer, err error) int {

@@ -43,6 +43,11 @@ let
       formats = callPackage ./formats.nix { };
       fediversity-standin = callPackage ./fediversity-standin.nix { };
     } // import ./host-packages.nix { inherit lib; inherit (builders) runCommand; }
+    // import ./standin-tools.nix {
+      inherit lib;
+      inherit (builders) writeShellScriptBin;
+      inherit (self) fediversity-standin;
+    }
     // import ./standin-apps.nix {
       inherit lib;
       inherit (builders) runCommand;

@@ -1,6 +1,7 @@
 # environment.systemPackages, linked into the system's sw/bin. Packages
 # whose bin/ is the machine's own directory (host tools) are on PATH
-# already and are left out.
+# already and are left out. As in NixOS, every system has systemctl and
+# nixos-container (here the stand-in program's roles).
 { config, lib, pkgs, ... }:
 {
   options = {
@@ -10,6 +11,8 @@
       description = "Packages whose programs the system offers in /run/current-system/sw/bin.";
     };
   };
+
+  config.environment.systemPackages = [ pkgs.systemd pkgs.nixos-container ];
 
   config.system.build.path = pkgs.runCommand "system-path" { } ''
     mkdir -p "$out/bin"

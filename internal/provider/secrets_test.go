@@ -372,7 +372,12 @@ func (l *leakHunt) inLog() error {
 	if err != nil {
 		return fmt.Errorf("the TF_LOG trace: %w", err)
 	}
-	for _, want := range []string{"OpenTofu version", "SSH command starting", "SSH command finished"} {
+	// The CLI's own version line ("OpenTofu version" or "Terraform version")
+	// proves the CLI's trace is in the file.
+	if !bytes.Contains(log, []byte("OpenTofu version")) && !bytes.Contains(log, []byte("Terraform version")) {
+		return fmt.Errorf("the TF_LOG trace %s (%d bytes) has no line from the CLI: it does not capture what it should", l.logFile, len(log))
+	}
+	for _, want := range []string{"SSH command starting", "SSH command finished"} {
 		if !bytes.Contains(log, []byte(want)) {
 			return fmt.Errorf("the TF_LOG trace %s (%d bytes) has no %q line: it does not capture what it should", l.logFile, len(log), want)
 		}

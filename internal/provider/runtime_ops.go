@@ -58,8 +58,8 @@ func (o runtimeOps) writeFragment(ctx context.Context, name string, v any) error
 	return c.Upload(ctx, remote.File{Path: path.Join(o.fragmentsDir(), name), Owner: "root", Group: "root", Mode: 0o600, Content: bytes.NewReader(content)})
 }
 
-// fragmentJSON is the one encoding of fragments, so that what the provider
-// would write can be compared byte for byte with what a host holds.
+// fragmentJSON is the one encoding of fragments: the same desired state
+// always gives the same bytes, hence the same digest and no rebuild.
 func fragmentJSON(v any) ([]byte, error) {
 	return json.Marshal(v)
 }

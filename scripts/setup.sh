@@ -11,7 +11,7 @@ source "$repo/scripts/env.sh"
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 install_debian_packages() {
-  local wanted=(nix-bin openssh-server postgresql nftables iproute2 util-linux curl)
+  local wanted=(nix-bin openssh-server postgresql nftables iproute2 util-linux procps openssl curl)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

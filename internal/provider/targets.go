@@ -49,11 +49,11 @@ type operatorTargetModel struct {
 
 // objectOf turns a model into the object value of a computed target; it is
 // unknown while any of its parts is.
-func objectOf(ctx context.Context, types map[string]attr.Type, model any, parts ...attr.Value) (basetypes.ObjectValue, diag.Diagnostics) {
+func objectOf(ctx context.Context, attrTypes map[string]attr.Type, model any, parts ...attr.Value) (basetypes.ObjectValue, diag.Diagnostics) {
 	if anyUnknown(parts...) {
-		return basetypes.NewObjectUnknown(types), nil
+		return basetypes.NewObjectUnknown(attrTypes), nil
 	}
-	return basetypes.NewObjectValueFrom(ctx, types, model)
+	return basetypes.NewObjectValueFrom(ctx, attrTypes, model)
 }
 
 // connectionAttribute is a host as the resources on it take it.

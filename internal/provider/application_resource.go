@@ -246,12 +246,7 @@ func (r *applicationResource) apply(ctx context.Context, plan tfsdk.Plan, state 
 	m.ID, m.URL, m.Health = types.StringValue(m.id(r.data)), types.StringValue(m.url()), types.StringValue("deploying")
 	m.DNSRecords, d = m.dnsRecords(ctx)
 	diags.Append(d...)
-	tracked := func() {
-		if mode.create {
-			diags.Append(state.Set(ctx, m)...)
-		}
-	}
-	result, err := ops.deployFragment(ctx, m.fragmentName(), m.fragment(), limit, nil, mode.repair, tracked)
+	result, err := ops.deployFragment(ctx, m.fragmentName(), m.fragment(), limit, nil, mode.repair, trackCreated(ctx, mode.create, state, m, &diags))
 	if err != nil {
 		diags.Append(ops.deployDiagnostic("Application Deployment Failed", "Deploying "+what, err))
 		return diags

@@ -154,12 +154,7 @@ func (r *operatorResource) apply(ctx context.Context, plan tfsdk.Plan, state *tf
 	if m.DNSRecords.IsUnknown() {
 		m.DNSRecords = types.ListNull(types.ObjectType{AttrTypes: dnsRecordTypes})
 	}
-	tracked := func() {
-		if create {
-			diags.Append(state.Set(ctx, m)...)
-		}
-	}
-	if _, err := ops.deployFragment(ctx, operatorFragmentName(m.Name.ValueString()), m.fragment(), limit, nil, false, tracked); err != nil {
+	if _, err := ops.deployFragment(ctx, operatorFragmentName(m.Name.ValueString()), m.fragment(), limit, nil, false, trackCreated(ctx, create, state, m, &diags)); err != nil {
 		diags.Append(ops.deployDiagnostic("Operator Deployment Failed", "Deploying "+what, err))
 		return diags
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/modules"
@@ -84,6 +85,17 @@ func (o runtimeOps) deployFragment(ctx context.Context, name string, v any, time
 		}
 	}
 	return result, err
+}
+
+// trackCreated is what deployFragment runs before touching the host: a
+// created resource goes into state, so that a failure taints it; an update
+// keeps the prior state on failure, as that is what still runs.
+func trackCreated(ctx context.Context, create bool, state *tfsdk.State, m any, diags *diag.Diagnostics) func() {
+	return func() {
+		if create {
+			diags.Append(state.Set(ctx, m)...)
+		}
+	}
 }
 
 // restoreTimeout bounds the clean-up after a failed or interrupted deploy,

@@ -205,12 +205,7 @@ func (r *runtimeResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfs
 	m.Target, d = m.target(ctx)
 	diags.Append(d...)
 	m.System, m.InSync, m.CurrentGeneration = types.StringNull(), types.BoolValue(false), types.Int64Null()
-	tracked := func() {
-		if create {
-			diags.Append(state.Set(ctx, m)...)
-		}
-	}
-	result, err := ops.deployFragment(ctx, runtimeFragment, fragment, limit, &fragment, false, tracked)
+	result, err := ops.deployFragment(ctx, runtimeFragment, fragment, limit, &fragment, false, trackCreated(ctx, create, state, m, &diags))
 	if err != nil {
 		diags.Append(ops.deployDiagnostic("Runtime Deployment Failed", "Building and activating the system", err))
 		return diags

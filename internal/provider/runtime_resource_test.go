@@ -29,15 +29,7 @@ resource "fediversity_runtime" "rt" {
   host = fediversity_host.h.endpoint
   %s
 }
-`, h.Address, h.HostKeys[0], name, joinLines(extra))
-}
-
-func joinLines(lines []string) string {
-	out := ""
-	for _, l := range lines {
-		out += l + "\n  "
-	}
-	return out
+`, h.Address, h.HostKeys[0], name, strings.Join(extra, "\n  "))
 }
 
 // A runtime builds and activates a base system, refreshes to an empty plan,

@@ -57,10 +57,11 @@ func Up(ctx context.Context, o Options) (*Fleet, error) {
 	if err := resetDir(dir, o.ClientKeyPath); err != nil {
 		return nil, err
 	}
-	f, err := newFleet(dir, o)
+	f, release, err := newFleet(dir, o)
 	if err != nil {
 		return nil, err
 	}
+	defer release() // the sshds listen, or the fleet is down
 	for _, h := range f.Hosts {
 		if err := h.start(ctx, f.ClientPublicKey, f.StandinBinary); err != nil {
 			return nil, errors.Join(err, Down(dir))
@@ -105,14 +106,13 @@ func resetDir(dir, clientKeyPath string) error {
 	return os.WriteFile(marker, []byte("state dir of a fediversity sandbox fleet\n"), 0o644)
 }
 
-// newFleet creates the client key, picks addresses and creates each host's
-// state dir and host keys.
-func newFleet(dir string, o Options) (*Fleet, error) {
-	f := &Fleet{Dir: dir, ClientKeyPath: o.ClientKeyPath}
-	var err error
+// newFleet creates the client key, picks and reserves addresses (until
+// release) and creates each host's state dir and host keys.
+func newFleet(dir string, o Options) (f *Fleet, release func(), err error) {
+	f = &Fleet{Dir: dir, ClientKeyPath: o.ClientKeyPath}
 	if o.StandinBinary != "" {
 		if f.StandinBinary, err = filepath.Abs(o.StandinBinary); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if f.ClientKeyPath == "" {
@@ -122,12 +122,17 @@ func newFleet(dir string, o Options) (*Fleet, error) {
 		f.ClientPublicKey, err = readPrivateKeyPublic(f.ClientKeyPath)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: client key: %w", err)
+		return nil, nil, fmt.Errorf("sandbox: client key: %w", err)
 	}
-	addresses, err := pickAddresses(o.FirstAddress, o.Hosts)
+	addresses, release, err := pickAddresses(o.FirstAddress, o.Hosts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	for i, address := range addresses {
 		h := Host{
 			Name:          fmt.Sprintf("host%d", i+1),
@@ -137,14 +142,14 @@ func newFleet(dir string, o Options) (*Fleet, error) {
 		}
 		h.StateDir = filepath.Join(dir, hostsDir, h.Name)
 		if err := os.MkdirAll(h.StateDir, 0o700); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if h.HostKeys, err = writeHostKeys(h.StateDir, h.Name); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		f.Hosts = append(f.Hosts, h)
 	}
-	return f, nil
+	return f, release, nil
 }
 
 // Down stops every host of the fleet in dir: it kills every process in each

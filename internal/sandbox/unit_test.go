@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -92,8 +93,41 @@ func TestWithin(t *testing.T) {
 }
 
 func TestPickAddressesRange(t *testing.T) {
-	if _, err := pickAddresses(254, 2); err == nil {
+	if _, _, err := pickAddresses(254, 2); err == nil {
 		t.Error("hosts past 127.0.0.254 accepted")
+	}
+}
+
+// Fleets coming up at once get different addresses: each holds its pick
+// until its hosts listen.
+func TestPickedAddressesStayReserved(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("binding port 22 needs root")
+	}
+	first, release, err := pickAddresses(0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, releaseSecond, err := pickAddresses(0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseSecond()
+	if first[0] == second[0] {
+		t.Fatalf("two fleets coming up both picked %s", first[0])
+	}
+	n, _ := strconv.Atoi(strings.TrimPrefix(first[0], "127.0.0."))
+	if _, _, err := pickAddresses(n, 1); err == nil {
+		t.Fatalf("%s was picked again while reserved", first[0])
+	}
+	release()
+	again, releaseAgain, err := pickAddresses(n, 1)
+	if err != nil {
+		t.Fatalf("%s after its release: %v", first[0], err)
+	}
+	releaseAgain()
+	if again[0] != first[0] {
+		t.Fatalf("got %s", again[0])
 	}
 }
 
@@ -168,12 +202,14 @@ func TestPickAddressesRefusesAddressInUse(t *testing.T) {
 		t.Skip(err)
 	}
 	defer busy.Close()
-	if _, err := pickAddresses(229, 2); err == nil || !strings.Contains(err.Error(), "127.0.0.230:22") {
+	if _, _, err := pickAddresses(229, 2); err == nil || !strings.Contains(err.Error(), "127.0.0.230:22") {
 		t.Errorf("an address in use was accepted: %v", err)
 	}
-	if got, err := pickAddresses(229, 1); err != nil || got[0] != "127.0.0.229" {
-		t.Errorf("pickAddresses(229, 1) = %v, %v", got, err)
+	got, release, err := pickAddresses(229, 1)
+	if err != nil || got[0] != "127.0.0.229" {
+		t.Fatalf("pickAddresses(229, 1) = %v, %v", got, err)
 	}
+	release()
 }
 
 // Someone else listening on a stopped host's address is not the fleet's.

@@ -29,7 +29,8 @@ var ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
 
 var (
 	fleet      *sandbox.Fleet
-	realHosts  bool // FEDIVERSITY_ACC_FLEET names real machines
+	standin    string // the stand-in program the sandbox hosts run
+	realHosts  bool   // FEDIVERSITY_ACC_FLEET names real machines
 	skipReason string
 )
 
@@ -56,7 +57,8 @@ func run(m *testing.M, hosts int) int {
 	}
 	dir := filepath.Join(os.TempDir(), "fediversity-acc-"+filepath.Base(os.Args[0]))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	standin, err := buildStandin(ctx, dir)
+	var err error
+	standin, err = buildStandin(ctx, dir)
 	if err == nil {
 		fleet, err = sandbox.Up(ctx, sandbox.Options{Dir: dir, Hosts: hosts, StandinBinary: standin})
 	}

@@ -31,7 +31,13 @@ type Connect func(ctx context.Context) (Remote, error)
 type Switch struct {
 	Profile  Profile
 	Toplevel string // store path of the system, already valid on the host
-	Build    *Build // build on the host, under the profile's lock
+	// BuiltFrom, with Toplevel, is the directory on the host of the
+	// fragments Toplevel was built from elsewhere: under the profile's lock
+	// the switch is skipped when the running system was built from them
+	// (unless Repair), and refused with ErrStale when they changed since.
+	BuiltFrom string
+	Repair    bool
+	Build     *Build // build on the host, under the profile's lock
 	// Health runs after a successful switch, given the system switched to;
 	// an error rolls back.
 	Health func(ctx context.Context, system string) error
@@ -84,8 +90,11 @@ func Activate(ctx context.Context, connect Connect, sw Switch) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if rec.status == "unchanged" {
+	switch rec.status {
+	case "unchanged":
 		return Result{System: rec.previous}, nil
+	case "stale":
+		return Result{System: rec.previous}, ErrStale
 	}
 	failure := judge(ctx, sw, rec)
 	if failure == nil {
@@ -116,16 +125,22 @@ func Activate(ctx context.Context, connect Connect, sw Switch) (Result, error) {
 	return Result{System: failure.RolledBackTo}, failure
 }
 
+// ErrStale says that the fragments changed after the system was built
+// from them elsewhere; nothing was switched, and it is to be built again.
+var ErrStale = errors.New("the desired state changed while the system was built; nothing was switched")
+
 // target is the runner's target and extra arguments for this switch.
 func (s Switch) target() []string {
+	yes := func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return ""
+	}
 	if s.Build == nil {
-		return []string{s.Toplevel}
+		return []string{s.Toplevel, "", s.BuiltFrom, "", "", yes(s.Repair)}
 	}
-	repair := ""
-	if s.Build.Repair {
-		repair = "yes"
-	}
-	return []string{"--build", s.Build.Entry, s.Build.Fragments, s.Build.Nixpkgs, s.Build.OutLink, repair}
+	return []string{"--build", s.Build.Entry, s.Build.Fragments, s.Build.Nixpkgs, s.Build.OutLink, yes(s.Build.Repair)}
 }
 
 // judge turns the runner's record and the health gate into a failure, or nil.
@@ -169,7 +184,7 @@ func runDetached(ctx context.Context, connect Connect, sw Switch, target []strin
 		return record{}, err
 	}
 	args := []string{"sh", "-c", startScript, "sh", runnerScript,
-		sw.Profile.Lock, sw.Profile.Path, target[0], dir, "switch", seconds(sw.LockWait)}
+		sw.Profile.Lock, sw.Profile.Path, target[0], dir, "switch", seconds(sw.LockWait), sw.Profile.Container}
 	_, err = c.Output(ctx, append(args, target[1:]...)...)
 	if err != nil {
 		return record{}, fmt.Errorf("starting the switch of %s: %w", sw.Profile.Path, err)

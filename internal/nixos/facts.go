@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"path"
 	"strings"
 )
 
@@ -16,17 +17,31 @@ type RuntimeFacts struct {
 	DiskDigest   string            // digest of the fragments on disk now
 	OnDisk       map[string]string // fragment file name -> sha256 of its content
 	Deployed     map[string][]byte // fragment file name -> content in the running system
+	// Of a container runtime: its name, its address and whether it runs.
+	Container   string
+	Address     string
+	ContainerUp bool
 }
 
 // InSync reports whether the running system was built from exactly the
-// fragments on disk.
+// fragments on disk, and, for a container, whether it runs.
 func (f RuntimeFacts) InSync() bool {
-	return f.System != "" && f.SystemDigest == f.DiskDigest
+	return f.System != "" && f.SystemDigest == f.DiskDigest && (f.Container == "" || f.ContainerUp)
 }
 
-// ReadRuntime reads a runtime's facts.
-func ReadRuntime(ctx context.Context, r Remote, p Profile, fragmentsDir string) (RuntimeFacts, error) {
-	out, err := r.Output(ctx, "sh", "-c", runtimeFactsScript, "sh", p.Path, fragmentsDir)
+// containerMarker, in a runtime's directory, names its NixOS container.
+const containerMarker = "container"
+
+// ContainerMarker is the file in runtimeDir that makes it a container
+// runtime's: it holds the container's name.
+func ContainerMarker(runtimeDir string) string {
+	return path.Join(runtimeDir, containerMarker)
+}
+
+// ReadRuntime reads the facts of the runtime whose desired state is in
+// runtimeDir (its fragments in fragmentsDir).
+func ReadRuntime(ctx context.Context, r Remote, runtimeDir, fragmentsDir string) (RuntimeFacts, error) {
+	out, err := r.Output(ctx, "sh", "-c", runtimeFactsScript, "sh", systemProfile, containerProfiles, runtimeDir, fragmentsDir)
 	if err != nil {
 		return RuntimeFacts{}, fmt.Errorf("reading runtime facts: %w", err)
 	}
@@ -78,6 +93,12 @@ func (f *RuntimeFacts) setField(key, value string) {
 		f.SystemDigest = value
 	case "disk_digest":
 		f.DiskDigest = value
+	case "container":
+		f.Container = value
+	case "address":
+		f.Address = value
+	case "status":
+		f.ContainerUp = value == "up"
 	}
 }
 

@@ -27,6 +27,10 @@ const (
 type Profile struct {
 	Path string // e.g. /nix/var/nix/profiles/system
 	Lock string // serialises builds and switches of this profile
+	// Container is the NixOS container whose system this is; empty for the
+	// host's own. A container's system is activated by nixos-container and
+	// container@NAME's reload instead of switch-to-configuration.
+	Container string
 }
 
 // SystemProfile is the host's own NixOS system.
@@ -41,8 +45,9 @@ func ContainerProfile(name string) (Profile, error) {
 		return Profile{}, fmt.Errorf("container name %q: want 1-11 lower-case letters, digits or '-', starting with a letter", name)
 	}
 	return Profile{
-		Path: path.Join(containerProfiles, name, "system"),
-		Lock: path.Join(lockDir, "container-"+name+".lock"),
+		Path:      path.Join(containerProfiles, name, "system"),
+		Lock:      path.Join(lockDir, "container-"+name+".lock"),
+		Container: name,
 	}, nil
 }
 

@@ -1,6 +1,7 @@
 package nixos
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -75,5 +76,13 @@ func TestParseRuntimeFacts(t *testing.T) {
 	}
 	if f, _ := parseRuntimeFacts("system=\nlink=\nsystem_digest=\n"); f.InSync() {
 		t.Fatal("a runtime with no system is not in sync")
+	}
+	container := "container=op1\naddress=127.0.0.250\nstatus=%s\nsystem=/nix/store/abc\nsystem_digest=d1\ndisk_digest=d1\n"
+	f, _ = parseRuntimeFacts(fmt.Sprintf(container, "up"))
+	if f.Container != "op1" || f.Address != "127.0.0.250" || !f.ContainerUp || !f.InSync() {
+		t.Fatalf("container runtime parsed %+v", f)
+	}
+	if f, _ := parseRuntimeFacts(fmt.Sprintf(container, "down")); f.InSync() {
+		t.Fatal("a stopped container is not in sync")
 	}
 }

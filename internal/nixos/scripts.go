@@ -24,24 +24,64 @@ setsid -f /bin/sh -c "$runner" sh "$@" </dev/null >>"$dir/runner.log" 2>&1
 // runnerScript brings a profile to a system while holding the profile's
 // lock, and records what happened in dir. Arguments:
 //
-//	lock profile target dir action lock_wait_seconds [entry fragments nixpkgs out_link repair]
+//	lock profile target dir action lock_wait_seconds container [entry fragments nixpkgs out_link repair]
 //
+// container names the NixOS container whose profile this is, or is empty
+// for the host's own system: a container is created with its first system
+// (nixos-container create --system-path), started when it is down, and
+// reloaded (container@NAME) when it runs, which switches inside it; a
+// container that is down is always started, even when nothing changed.
 // target is a store path to switch to, "--rollback" to go back to the
 // previous generation, or "--build" to build entry from the fragments
 // first; a build whose fragments the running system already includes
 // stops with status "unchanged" and touches nothing, unless repair is
 // "yes": then the running system is switched to again (restarting what was
-// stopped by hand), recorded by a "reswitch" file. The runner records the
+// stopped by hand), recorded by a "reswitch" file. A store path given with
+// fragments (built elsewhere from them) is checked the same way, and
+// refused with status "stale" when the fragments changed since. The runner records the
 // previous system, the output and, last, a status file: "0" or the switch's
 // exit status, "1" when the profile could not be set, "build-failed",
-// "unchanged" or "locked". Every build and switch is also counted in
+// "unchanged", "stale" or "locked". Every build and switch is also counted in
 // /var/log/fediversity/activations.log, which tests read.
 const runnerScript = `
 set -u
-lock=$1 profile=$2 target=$3 dir=$4 action=$5 wait=$6
+lock=$1 profile=$2 target=$3 dir=$4 action=$5 wait=$6 container=$7
 count=/var/log/fediversity/activations.log
 finish() { printf '%s\n' "$1" >"$dir/status.tmp" && mv "$dir/status.tmp" "$dir/status"; exit 0; }
+container_up() { [ "$(nixos-container status "$container" 2>/dev/null)" = up ]; }
+# set_profile SYSTEM: a new container is created with it as its first generation.
+set_profile() {
+  if [ -n "$container" ] && [ ! -e "/etc/nixos-containers/$container.conf" ]; then
+    nixos-container create "$container" --system-path "$1"
+  else
+    nix-env -p "$profile" --set "$1"
+  fi
+}
+# activate SYSTEM: switch to it; 9>&-: daemons it starts must not inherit,
+# and so hold, the lock.
+activate() {
+  echo "switch $profile $1" >>"$count"
+  if [ -z "$container" ]; then
+    "$1/bin/switch-to-configuration" "$action" 9>&- >>"$dir/log" 2>&1
+  elif container_up; then
+    systemctl reload "container@$container" 9>&- >>"$dir/log" 2>&1
+  else
+    nixos-container start "$container" 9>&- >>"$dir/log" 2>&1
+  fi
+}
 ` + digestFunction + `
+# check_running: stop if the running system was built from the fragments,
+# or with repair switch to it again. A container that is down is started.
+check_running() {
+  if [ -n "$container" ] && ! container_up; then repair=yes; fi
+  [ "$(digest "$fragments")" = "$(cat "$profile/etc/fediversity/fragments.sha256" 2>/dev/null)" ] || return 0
+  [ "$repair" = yes ] || finish unchanged
+  target=$(readlink -e "$profile")
+  : >"$dir/reswitch"
+  printf '%s\n' "$target" >"$dir/system"
+  activate "$target"
+  finish $?
+}
 mkdir -p "$(dirname "$lock")" "$(dirname "$profile")" "$(dirname "$count")"
 exec 9>>"$lock"
 if ! flock -w "$wait" 9; then
@@ -53,32 +93,27 @@ readlink -e "$profile" >"$dir/previous" 2>/dev/null || : >"$dir/previous"
 : >"$dir/log"
 case $target in
   --build)
-    entry=$7 fragments=$8 nixpkgs=$9 outlink=${10} repair=${11:-}
-    if [ "$(digest "$fragments")" = "$(cat "$profile/etc/fediversity/fragments.sha256" 2>/dev/null)" ]; then
-      [ "$repair" = yes ] || finish unchanged
-      target=$(readlink -e "$profile")
-      : >"$dir/reswitch"
-      printf '%s\n' "$target" >"$dir/system"
-      echo "switch $profile $target" >>"$count"
-      "$target/bin/switch-to-configuration" "$action" 9>&- >>"$dir/log" 2>&1
-      finish $?
-    fi
+    entry=$8 fragments=$9 nixpkgs=${10} outlink=${11} repair=${12:-}
+    check_running
     set -- "$entry" --argstr fragments "$fragments" -o "$outlink"
     [ -n "$nixpkgs" ] && set -- "$@" -I "nixpkgs=$nixpkgs"
     echo "build $profile" >>"$count"
     nix-build "$@" 9>&- >>"$dir/log" 2>&1 || finish build-failed
     target=$(readlink -f "$outlink")
-    nix-env -p "$profile" --set "$target" 9>&- >>"$dir/log" 2>&1 || finish 1 ;;
+    set_profile "$target" 9>&- >>"$dir/log" 2>&1 || finish 1 ;;
   --rollback)
     nix-env -p "$profile" --rollback 9>&- >>"$dir/log" 2>&1 || finish 1
     target=$(readlink -f "$profile") ;;
   *)
-    nix-env -p "$profile" --set "$target" 9>&- >>"$dir/log" 2>&1 || finish 1 ;;
+    fragments=${9:-} repair=${12:-}
+    if [ -n "$fragments" ]; then
+      check_running
+      [ "$(digest "$fragments")" = "$(cat "$target/etc/fediversity/fragments.sha256" 2>/dev/null)" ] || finish stale
+    fi
+    set_profile "$target" 9>&- >>"$dir/log" 2>&1 || finish 1 ;;
 esac
 printf '%s\n' "$target" >"$dir/system"
-echo "switch $profile $target" >>"$count"
-# 9>&-: daemons the switch starts must not inherit, and so hold, the lock.
-"$target/bin/switch-to-configuration" "$action" 9>&- >>"$dir/log" 2>&1
+activate "$target"
 finish $?
 `
 
@@ -90,11 +125,20 @@ const digestFunction = `digest() { for f in $(cd "$1" && ls | grep '\.json$' | L
 // runtimeFactsScript prints what a refresh needs of a runtime in one call:
 // the running system and its generation, the digests of the fragments it
 // was built from and of those on disk, each fragment's hash on disk, and
-// each fragment as the running system includes it (base64).
-// Arguments: profile fragments_dir.
+// each fragment as the running system includes it (base64). A runtime dir
+// with a container file is that NixOS container's: its profile, address
+// and whether it runs. Arguments: system_profile containers_root
+// runtime_dir fragments_dir.
 const runtimeFactsScript = digestFunction + `
 set -u
-profile=$1 fragments=$2
+profile=$1 containers=$2 runtime=$3 fragments=$4
+container=$(cat "$runtime/` + containerMarker + `" 2>/dev/null || true)
+if [ -n "$container" ]; then
+  profile=$containers/$container/system
+  printf 'container=%s\n' "$container"
+  printf 'address=%s\n' "$(nixos-container show-ip "$container" 2>/dev/null || true)"
+  printf 'status=%s\n' "$(nixos-container status "$container" 2>/dev/null || true)"
+fi
 system=$(readlink -f "$profile" 2>/dev/null || true)
 printf 'system=%s\n' "$system"
 printf 'link=%s\n' "$(readlink "$profile" 2>/dev/null || true)"

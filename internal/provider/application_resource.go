@@ -85,6 +85,7 @@ func (r *applicationResource) Schema(ctx context.Context, _ resource.SchemaReque
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One application of one operator. Creating or changing it rebuilds the runtime's system; " +
 			"after the switch the application must answer its health check for its domain, else the runtime rolls back and the apply fails naming what answered. " +
+			"Applications of one runtime created or changed in the same apply go live together in one build and switch; if one of them fails its health check, that switch rolls back for all of them and each reports the error, which names the one that failed. " +
 			"Secrets are generated on the host and never enter state or the Nix store. Destroying it stops the application and keeps its data unless `retain_data_on_destroy = false`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`address:port/runtime/operator/kind`.",
@@ -160,8 +161,10 @@ func (r *applicationResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if plan.Version.IsUnknown() {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("version"), types.StringValue(app.Versions[0]))...)
 	}
-	if !plan.Operator.Domain.IsUnknown() && !plan.Operator.Runtime.Host.Address.IsUnknown() {
+	if !plan.Operator.Domain.IsUnknown() {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("url"), types.StringValue(plan.url()))...)
+	}
+	if !plan.Operator.Domain.IsUnknown() && !plan.Operator.Runtime.Address.IsUnknown() {
 		records, diags := plan.dnsRecords(ctx)
 		resp.Diagnostics.Append(diags...)
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("dns_records"), records)...)
@@ -179,8 +182,9 @@ func (m applicationModel) url() string {
 	return "https://" + m.Subdomain.ValueString() + "." + m.Operator.Domain.ValueString() + "/"
 }
 
+// dnsRecords point the application's domain at its runtime's address.
 func (m applicationModel) dnsRecords(ctx context.Context) (types.List, diag.Diagnostics) {
-	return dnsRecordList(ctx, []dnsRecord{addressRecord(m.domain(), m.Operator.Runtime.Host.Address.ValueString())})
+	return dnsRecordList(ctx, []dnsRecord{addressRecord(m.domain(), m.Operator.Runtime.Address.ValueString())})
 }
 
 // deployed is the application as the health gate sees it.
@@ -287,6 +291,8 @@ func (r *applicationResource) Read(ctx context.Context, req resource.ReadRequest
 		return
 	}
 	m.ID = types.StringValue(m.id(r.data))
+	m.Operator.Runtime = ops.observed(facts)
+	ops = m.ops(r.data) // an import learns here whether the runtime is a container
 	m.Subdomain, m.Version = types.StringValue(f.Subdomain), types.StringValue(f.Version)
 	m.RegistrationsOpen, m.UserLimit = types.BoolValue(f.Settings.RegistrationsOpen), types.Int64Value(f.Settings.UserLimit)
 	m.URL = types.StringValue(m.url())
@@ -387,7 +393,7 @@ func deleteApplicationData(ctx context.Context, ops runtimeOps, m applicationMod
 		return err
 	}
 	secrets := "/var/lib/fediversity-secrets/" + m.Operator.Name.ValueString() + "/" + m.Kind.ValueString()
-	_, err = c.Output(ctx, "sh", "-c", deleteDataScript, "sh", app.StateDir, secrets, app.Database)
+	_, err = c.Output(ctx, ops.inRuntime("sh", "-c", deleteDataScript, "sh", app.StateDir, secrets, app.Database)...)
 	return err
 }
 

@@ -41,9 +41,17 @@ func (o runtimeOps) systemHealth(ctx context.Context, system string) error {
 	if err != nil {
 		return err
 	}
+	apps := deployedApps(fragments)
+	if len(apps) == 0 {
+		return nil
+	}
+	address, err := o.webAddress(ctx)
+	if err != nil {
+		return err
+	}
 	var errs []error
-	for _, app := range deployedApps(fragments) {
-		errs = append(errs, o.checkApp(ctx, c, app, o.data.healthTimeout))
+	for _, app := range apps {
+		errs = append(errs, o.checkApp(ctx, c, address, app, o.data.healthTimeout))
 	}
 	return errors.Join(errs...)
 }
@@ -54,7 +62,11 @@ func (o runtimeOps) appHealth(ctx context.Context, app deployedApp, wait time.Du
 	if err != nil {
 		return err
 	}
-	return o.checkApp(ctx, c, app, wait)
+	address, err := o.webAddress(ctx)
+	if err != nil {
+		return err
+	}
+	return o.checkApp(ctx, c, address, app, wait)
 }
 
 // deployedApps reads the applications, with their domains, from a system's
@@ -86,10 +98,10 @@ func deployedApps(fragments map[string][]byte) []deployedApp {
 
 // checkApp asks one application's health endpoint, retrying for up to
 // wait (zero: once).
-func (o runtimeOps) checkApp(ctx context.Context, c *remote.Client, app deployedApp, wait time.Duration) error {
+func (o runtimeOps) checkApp(ctx context.Context, c *remote.Client, address string, app deployedApp, wait time.Duration) error {
 	entry, _ := catalogue.Lookup(app.kind)
 	client := &http.Client{Timeout: healthTimeout, Transport: &http.Transport{DialContext: c.DialContext}}
-	addr := net.JoinHostPort(o.target.Host.Address.ValueString(), "80")
+	addr := net.JoinHostPort(address, "80")
 	deadline := time.Now().Add(wait)
 	for {
 		err := probeHealth(ctx, client, addr, app.domain, entry.HealthPath)

@@ -176,7 +176,7 @@ func (m operatorModel) dnsRecords(ctx context.Context, ops runtimeOps) ([]dnsRec
 	if err != nil {
 		return nil, err
 	}
-	pem, err := secrets.PublicKey(ctx, c, dkimKeyPath(m.Domain.ValueString()))
+	pem, err := secrets.PublicKey(ctx, c, ops.hostPath(dkimKeyPath(m.Domain.ValueString())))
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,11 @@ func (m operatorModel) dnsRecords(ctx context.Context, ops runtimeOps) ([]dnsRec
 	if err != nil {
 		return nil, err
 	}
-	return mailRecords(m.Domain.ValueString(), m.Runtime.Host.Address.ValueString(), key, m.ContactEmail.ValueString()), nil
+	address, err := ops.webAddress(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return mailRecords(m.Domain.ValueString(), address, key, m.ContactEmail.ValueString()), nil
 }
 
 func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -209,6 +213,7 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 	m.ID = types.StringValue(m.ops(r.data).key() + "/" + m.Name.ValueString())
+	m.Runtime = m.ops(r.data).observed(facts)
 	if m.DNSRecords.IsNull() || f.Domain != m.Domain.ValueString() || f.ContactEmail != m.ContactEmail.ValueString() { // imported, or changed by hand
 		m.Domain, m.ContactEmail = types.StringValue(f.Domain), types.StringValue(f.ContactEmail)
 		if records, err := m.dnsRecords(ctx, m.ops(r.data)); err == nil {

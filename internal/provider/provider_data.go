@@ -40,6 +40,8 @@ type providerData struct {
 	pool *remote.Pool
 	// facts holds each runtime's facts for the rest of a refresh.
 	facts factsCache
+	// deploys coalesces the deploys of one runtime within an apply.
+	deploys deployBatches
 }
 
 func newProviderData(ctx context.Context, config providerModel) (*providerData, diag.Diagnostics) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/modules"
@@ -32,10 +33,70 @@ type runtimeOps struct {
 	target runtimeTargetModel
 }
 
-func (o runtimeOps) name() string           { return o.target.Name.ValueString() }
-func (o runtimeOps) dir() string            { return path.Join(runtimesRoot, o.name()) }
-func (o runtimeOps) fragmentsDir() string   { return path.Join(o.dir(), "fragments") }
-func (o runtimeOps) profile() nixos.Profile { return nixos.SystemProfile() }
+func (o runtimeOps) name() string         { return o.target.Name.ValueString() }
+func (o runtimeOps) dir() string          { return path.Join(runtimesRoot, o.name()) }
+func (o runtimeOps) fragmentsDir() string { return path.Join(o.dir(), "fragments") }
+func (o runtimeOps) container() string    { return o.target.Container.ValueString() }
+
+// profile is the Nix profile whose generations are the runtime's systems.
+func (o runtimeOps) profile() (nixos.Profile, error) {
+	if !o.target.isContainer() {
+		return nixos.SystemProfile(), nil
+	}
+	return nixos.ContainerProfile(o.container())
+}
+
+// containersRoot is where nixos-container keeps each container's files on
+// its host; the container's /var is the var directory there.
+const containersRoot = "/var/lib/nixos-containers"
+
+// hostPath is where a path inside the runtime's system lies on the host.
+func (o runtimeOps) hostPath(p string) string {
+	if !o.target.isContainer() {
+		return p
+	}
+	return path.Join(containersRoot, o.container(), p)
+}
+
+// inRuntime is a command as it runs inside the runtime's system: in the
+// container for a container runtime.
+func (o runtimeOps) inRuntime(args ...string) []string {
+	if !o.target.isContainer() {
+		return args
+	}
+	return append([]string{"nixos-container", "run", o.container(), "--"}, args...)
+}
+
+// webAddress is where the runtime's web server answers: the host's address,
+// or the container's, from the configuration when known, else as the host
+// reports it (a container created by this apply).
+func (o runtimeOps) webAddress(ctx context.Context) (string, error) {
+	if !o.target.isContainer() {
+		return o.target.Host.Address.ValueString(), nil
+	}
+	if a := o.target.Address; !a.IsUnknown() && a.ValueString() != "" {
+		return a.ValueString(), nil
+	}
+	facts, err := o.facts(ctx)
+	if err != nil {
+		return "", err
+	}
+	if facts.Address == "" {
+		return "", fmt.Errorf("container %q of runtime %q has no address: is it created? (nixos-container show-ip %s)", o.container(), o.name(), o.container())
+	}
+	return facts.Address, nil
+}
+
+// observed is the runtime's target as a refresh finds it on the host: an
+// import knows only the host and the runtime's name.
+func (o runtimeOps) observed(facts nixos.RuntimeFacts) runtimeTargetModel {
+	t := o.target
+	t.Kind, t.Container, t.Address = types.StringValue(runtimeKindHost), types.StringNull(), t.Host.Address
+	if facts.Container != "" {
+		t.Kind, t.Container, t.Address = types.StringValue(runtimeKindContainer), types.StringValue(facts.Container), types.StringValue(facts.Address)
+	}
+	return t
+}
 
 func (o runtimeOps) client(ctx context.Context) (*remote.Client, error) {
 	return o.data.client(ctx, o.target.Host)
@@ -114,7 +175,11 @@ func (o runtimeOps) restoreFragment(ctx context.Context, name string) error {
 		return err
 	}
 	defer o.data.facts.forget(o.key())
-	_, err = c.Output(ctx, "sh", "-c", restoreFragmentScript, "sh", name, o.fragmentsDir(), o.profile().Path, o.profile().Lock)
+	profile, err := o.profile()
+	if err != nil {
+		return err
+	}
+	_, err = c.Output(ctx, "sh", "-c", restoreFragmentScript, "sh", name, o.fragmentsDir(), profile.Path, profile.Lock)
 	return err
 }
 
@@ -135,6 +200,43 @@ else
 fi
 `
 
+// markKind records on the host whether the runtime is a container, and
+// which, so that a refresh (or an import, which knows only the runtime's
+// name) reads the right profile.
+func (o runtimeOps) markKind(ctx context.Context) error {
+	c, err := o.client(ctx)
+	if err != nil {
+		return err
+	}
+	o.data.facts.forget(o.key())
+	_, err = c.Output(ctx, "sh", "-c", markKindScript, "sh", o.dir(), nixos.ContainerMarker(o.dir()), o.container())
+	return err
+}
+
+// markKindScript: arguments runtime_dir marker container (empty: none).
+const markKindScript = `
+set -eu
+mkdir -p -m 0700 "$1"
+if [ -n "$3" ]; then printf '%s\n' "$3" >"$2"; else rm -f "$2"; fi
+`
+
+// forget removes the runtime's desired state from the host and stops its
+// container, whose files stay.
+func (o runtimeOps) forget(ctx context.Context) error {
+	if err := o.removeFragment(ctx, runtimeFragment); err != nil {
+		return err
+	}
+	if !o.target.isContainer() {
+		return nil
+	}
+	c, err := o.client(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.Output(ctx, "sh", "-c", `[ ! -e "/etc/nixos-containers/$1.conf" ] || nixos-container stop "$1"`, "sh", o.container())
+	return err
+}
+
 // removeFragment deletes a fragment; a missing one is fine.
 func (o runtimeOps) removeFragment(ctx context.Context, name string) error {
 	c, err := o.client(ctx)
@@ -149,12 +251,24 @@ func (o runtimeOps) removeFragment(ctx context.Context, name string) error {
 // deploy builds the runtime's system from its fragments on the host and
 // switches to it, unless the running system already includes them, gating
 // on the health of every application the new system runs: whichever
-// resource's deploy brings a change live answers for it. Concurrent deploys
-// of one runtime are serialised by the host. How to build comes from
-// settings, or when nil (an operator or an application deploying) from the
-// runtime.json on the host. With repair, a runtime whose system is up to
-// date is switched to again, restarting services stopped behind its back.
+// deploy brings a change live answers for it. Deploys of operators and
+// applications that one apply makes together are coalesced into one
+// (deployBatches); concurrent deploys from elsewhere are serialised by the
+// host. How to build comes from settings, or when nil (an operator or an
+// application deploying) from the runtime.json on the host. With repair, a
+// runtime whose system is up to date is switched to again, restarting
+// services stopped behind its back.
 func (o runtimeOps) deploy(ctx context.Context, timeout time.Duration, settings *runtimeFragmentModel, repair bool) (nixos.Result, error) {
+	if settings != nil {
+		return o.activate(ctx, timeout, settings, repair)
+	}
+	return o.data.deploys.deploy(ctx, o.key(), repair, func(ctx context.Context, repair bool) (nixos.Result, error) {
+		return o.activate(ctx, timeout, nil, repair)
+	})
+}
+
+// activate builds and switches once; see deploy.
+func (o runtimeOps) activate(ctx context.Context, timeout time.Duration, settings *runtimeFragmentModel, repair bool) (nixos.Result, error) {
 	c, err := o.client(ctx)
 	if err != nil {
 		return nixos.Result{}, err
@@ -164,29 +278,48 @@ func (o runtimeOps) deploy(ctx context.Context, timeout time.Duration, settings 
 			return nixos.Result{}, err
 		}
 	}
-	moduleDir, err := modules.Install(ctx, c, modulesRoot)
+	profile, err := o.profile()
 	if err != nil {
 		return nixos.Result{}, err
 	}
 	sw := nixos.Switch{
-		Profile: o.profile(),
-		Build: &nixos.Build{
-			Entry:     path.Join(moduleDir, modules.Entry),
-			Fragments: o.fragmentsDir(),
-			Nixpkgs:   settings.Nixpkgs,
-			OutLink:   path.Join(o.dir(), "result"),
-			Repair:    repair,
-		},
+		Profile: profile,
 		Keep:    int(settings.KeepGenerations),
 		Timeout: timeout,
 		Health:  o.systemHealth,
 	}
-	connect := func(ctx context.Context) (nixos.Remote, error) { return o.client(ctx) }
 	defer o.data.facts.forget(o.key())
-	result, err := nixos.Activate(ctx, connect, sw)
+	var result nixos.Result
+	if settings.BuildLocation == buildLocal {
+		result, err = o.activateLocally(ctx, c, sw, settings.Nixpkgs, repair)
+	} else {
+		result, err = o.activateOnHost(ctx, c, sw, settings.Nixpkgs, repair)
+	}
 	tflog.Info(ctx, "runtime deployed", map[string]any{"runtime": o.name(), "changed": result.Changed, "system": result.System})
 	return result, err
 }
+
+// activateOnHost builds the system on the host, under the profile's lock.
+func (o runtimeOps) activateOnHost(ctx context.Context, c *remote.Client, sw nixos.Switch, nixpkgs string, repair bool) (nixos.Result, error) {
+	moduleDir, err := modules.Install(ctx, c, modulesRoot)
+	if err != nil {
+		return nixos.Result{}, err
+	}
+	sw.Build = &nixos.Build{
+		Entry:     path.Join(moduleDir, modules.Entry),
+		Fragments: o.fragmentsDir(),
+		Nixpkgs:   nixpkgs,
+		OutLink:   o.outLink(),
+		Repair:    repair,
+	}
+	return nixos.Activate(ctx, o.connect, sw)
+}
+
+// outLink keeps the runtime's newest build alive on the host until a
+// profile generation holds it.
+func (o runtimeOps) outLink() string { return path.Join(o.dir(), "result") }
+
+func (o runtimeOps) connect(ctx context.Context) (nixos.Remote, error) { return o.client(ctx) }
 
 // settings reads how the runtime builds from its runtime.json on the host.
 func (o runtimeOps) settings(ctx context.Context) (*runtimeFragmentModel, error) {
@@ -212,7 +345,7 @@ func (o runtimeOps) facts(ctx context.Context) (nixos.RuntimeFacts, error) {
 		if err != nil {
 			return nixos.RuntimeFacts{}, err
 		}
-		return nixos.ReadRuntime(ctx, c, o.profile(), o.fragmentsDir())
+		return nixos.ReadRuntime(ctx, c, o.dir(), o.fragmentsDir())
 	})
 }
 

@@ -1,10 +1,14 @@
 package provider
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -28,9 +32,16 @@ import (
 )
 
 var (
-	_ resource.ResourceWithConfigure   = &runtimeResource{}
-	_ resource.ResourceWithModifyPlan  = &runtimeResource{}
-	_ resource.ResourceWithImportState = &runtimeResource{}
+	_ resource.ResourceWithConfigure      = &runtimeResource{}
+	_ resource.ResourceWithModifyPlan     = &runtimeResource{}
+	_ resource.ResourceWithImportState    = &runtimeResource{}
+	_ resource.ResourceWithValidateConfig = &runtimeResource{}
+)
+
+// Kinds of runtime.
+const (
+	runtimeKindHost      = "host"
+	runtimeKindContainer = "container"
 )
 
 const (
@@ -60,7 +71,10 @@ type runtimeModel struct {
 	Name              types.String    `tfsdk:"name"`
 	Host              connectionModel `tfsdk:"host"`
 	Kind              types.String    `tfsdk:"kind"`
+	ContainerName     types.String    `tfsdk:"container_name"`
+	Address           types.String    `tfsdk:"address"`
 	Nixpkgs           types.String    `tfsdk:"nixpkgs"`
+	BuildLocation     types.String    `tfsdk:"build_location"`
 	KeepGenerations   types.Int64     `tfsdk:"keep_generations"`
 	ListenAddresses   types.List      `tfsdk:"listen_addresses"`
 	StateVersion      types.String    `tfsdk:"state_version"`
@@ -75,10 +89,12 @@ type runtimeModel struct {
 type runtimeFragmentModel struct {
 	Name            string   `json:"name"`
 	Kind            string   `json:"kind"`
+	ContainerName   string   `json:"containerName,omitempty"`
 	HostName        string   `json:"hostName"`
 	ListenAddresses []string `json:"listenAddresses"`
 	StateVersion    string   `json:"stateVersion"`
 	Nixpkgs         string   `json:"nixpkgs"`
+	BuildLocation   string   `json:"buildLocation,omitempty"`
 	KeepGenerations int64    `json:"keepGenerations"`
 }
 
@@ -90,8 +106,9 @@ func (r *runtimeResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A NixOS system on a host in which operators' applications run. " +
 			"A `host` runtime is the host's own system profile: operators live side by side, one instance of each application kind. " +
+			"A `container` runtime is a NixOS container of its own, with its own address, database server and mail: the unit of isolation for one operator, and of migration. " +
 			"Creating it builds and activates a base system; operators and applications add their parts and the runtime is rebuilt. " +
-			"Destroying it forgets its desired state and leaves the running system as it is.",
+			"Destroying it forgets its desired state; a host runtime's system keeps running, a container is stopped and keeps its files (`nixos-container destroy NAME` removes them for good).",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`address:port/name`.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
@@ -99,12 +116,21 @@ func (r *runtimeResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Validators:    []validator.String{stringvalidator.RegexMatches(safeName, "must be 1-32 lower-case letters, digits or '-', starting with a letter and not ending with '-'")},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"host": connectionAttribute("The host: `fediversity_host.<name>.endpoint`."),
-			"kind": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("host"),
-				MarkdownDescription: "`host`: the host's own NixOS system. Container runtimes are planned and not offered by this version yet.",
-				Validators:          []validator.String{stringvalidator.OneOfCaseInsensitive("host")},
+			"kind": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(runtimeKindHost),
+				MarkdownDescription: "`host`: the host's own NixOS system. `container`: a NixOS container on the host, created with `nixos-container create NAME --system-path PATH` and updated by setting its profile and reloading `container@NAME`.",
+				Validators:          []validator.String{stringvalidator.OneOf(runtimeKindHost, runtimeKindContainer)},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"container_name": schema.StringAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "Name of the NixOS container of a `container` runtime: 1-11 lower-case letters, digits or `-`, starting with a letter (it names the container's network interface `ve-NAME`). Defaults to the runtime's name when that fits, else to a stable short form of it.",
+				Validators:          []validator.String{stringvalidator.RegexMatches(containerName, "must be 1-11 lower-case letters, digits or '-', starting with a letter")},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"address": schema.StringAttribute{Computed: true,
+				MarkdownDescription: "Where the runtime's web and mail services answer, which the DNS records of its operators and applications name: the host's address, or the container's own (as `nixos-container show-ip` reports it)."},
 			"nixpkgs": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "Path of the pinned nixpkgs on the host that builds. Unset, the host's `<nixpkgs>` (NIX_PATH) is used."},
+				MarkdownDescription: "Path of the pinned nixpkgs on the machine that builds (see `build_location`). Unset, that machine's `<nixpkgs>` (NIX_PATH) is used."},
+			"build_location": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(buildOnTarget),
+				MarkdownDescription: "`target`: build on the host. `local`: build on the machine running OpenTofu (which needs Nix) and stream only the store paths the host lacks over the same SSH connection, for hosts too small to evaluate nixpkgs.",
+				Validators:          []validator.String{stringvalidator.OneOf(buildOnTarget, buildLocal)}},
 			"keep_generations": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(defaultKeepGenerations),
 				MarkdownDescription: "Earlier generations kept as rollback points; the current one is never removed.",
 				Validators:          []validator.Int64{int64validator.Between(2, 100)}},
@@ -130,6 +156,32 @@ func (r *runtimeResource) Configure(_ context.Context, req resource.ConfigureReq
 	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
 
+// containerName is what nixos-container accepts (see nixos.ContainerProfile).
+var containerName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,10}$`)
+
+// ValidateConfig refuses a container name on a runtime that is no container.
+func (r *runtimeResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var kind, name types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("kind"), &kind)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("container_name"), &name)...)
+	if kind.IsUnknown() || name.IsNull() || kind.ValueString() == runtimeKindContainer {
+		return
+	}
+	resp.Diagnostics.AddAttributeError(path.Root("container_name"), "Container Name Without Container",
+		fmt.Sprintf("container_name is set but kind is %q: set kind = \"container\", or remove container_name.", cmp.Or(kind.ValueString(), runtimeKindHost)))
+}
+
+// defaultContainerName is the runtime's name when nixos-container takes
+// it, else its first letters and a hash of the whole: stable, and distinct
+// for names that share a beginning.
+func defaultContainerName(runtime string) string {
+	if containerName.MatchString(runtime) {
+		return runtime
+	}
+	sum := sha256.Sum256([]byte(runtime))
+	return strings.TrimRight(runtime[:6], "-") + "-" + hex.EncodeToString(sum[:])[:4]
+}
+
 // ModifyPlan keeps target known at plan time, and plans a rebuild when the
 // last refresh found the running system out of sync with its desired state.
 func (r *runtimeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
@@ -142,13 +194,18 @@ func (r *runtimeResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		return
 	}
 	resp.Diagnostics.Append(plan.Host.checkHostKeyPinned(r.data)...)
+	if !req.State.Raw.IsNull() {
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	}
+	plan.planContainer(state)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("container_name"), plan.ContainerName)...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("address"), plan.Address)...)
 	target, diags := plan.target(ctx)
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("target"), target)...)
 	if req.State.Raw.IsNull() {
 		return
 	}
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if !state.InSync.IsNull() && !state.InSync.ValueBool() {
 		// Unknown facts make this an update, which rebuilds and switches.
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("in_sync"), types.BoolUnknown())...)
@@ -157,19 +214,41 @@ func (r *runtimeResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 }
 
+// planContainer plans the container's name and the runtime's address: a
+// host runtime answers on the host's address; a container keeps the
+// address it has, and a new one gets its address when it is created.
+func (m *runtimeModel) planContainer(state runtimeModel) {
+	if m.Kind.ValueString() != runtimeKindContainer {
+		m.ContainerName, m.Address = types.StringNull(), m.Host.Address
+		return
+	}
+	if m.ContainerName.IsUnknown() && !m.Name.IsUnknown() {
+		m.ContainerName = types.StringValue(defaultContainerName(m.Name.ValueString()))
+	}
+	m.Address = types.StringUnknown()
+	if state.ContainerName.Equal(m.ContainerName) && state.Host.Address.Equal(m.Host.Address) && state.Address.ValueString() != "" {
+		m.Address = state.Address
+	}
+}
+
 func (m runtimeModel) target(ctx context.Context) (types.Object, diag.Diagnostics) {
-	t := runtimeTargetModel{Host: m.Host, Name: m.Name}
-	return objectOf(ctx, runtimeTargetTypes, t, m.Host.Address, m.Host.Port, m.Host.User, m.Host.HostKey, m.Name)
+	t := m.targetModel()
+	return objectOf(ctx, runtimeTargetTypes, t, m.Host.Address, m.Host.Port, m.Host.User, m.Host.HostKey, m.Name, m.Kind, m.ContainerName)
+}
+
+func (m runtimeModel) targetModel() runtimeTargetModel {
+	return runtimeTargetModel{Host: m.Host, Name: m.Name, Kind: m.Kind, Container: m.ContainerName, Address: m.Address}
 }
 
 func (m runtimeModel) ops(data *providerData) runtimeOps {
-	return runtimeOps{data: data, target: runtimeTargetModel{Host: m.Host, Name: m.Name}}
+	return runtimeOps{data: data, target: m.targetModel()}
 }
 
 func (m runtimeModel) fragment(ctx context.Context) (runtimeFragmentModel, diag.Diagnostics) {
 	f := runtimeFragmentModel{
-		Name: m.Name.ValueString(), Kind: m.Kind.ValueString(), HostName: m.Name.ValueString(),
+		Name: m.Name.ValueString(), Kind: m.Kind.ValueString(), ContainerName: m.ContainerName.ValueString(), HostName: m.Name.ValueString(),
 		StateVersion: m.StateVersion.ValueString(), Nixpkgs: m.Nixpkgs.ValueString(), KeepGenerations: m.KeepGenerations.ValueInt64(),
+		BuildLocation:   m.BuildLocation.ValueString(),
 		ListenAddresses: []string{},
 	}
 	diags := m.ListenAddresses.ElementsAs(ctx, &f.ListenAddresses, false)
@@ -202,27 +281,41 @@ func (r *runtimeResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfs
 	}
 	ops := m.ops(r.data)
 	m.ID = types.StringValue(ops.key())
+	if m.Address.IsUnknown() {
+		m.Address = types.StringNull() // a new container's, known once it is created
+	}
 	m.Target, d = m.target(ctx)
 	diags.Append(d...)
 	m.System, m.InSync, m.CurrentGeneration = types.StringNull(), types.BoolValue(false), types.Int64Null()
+	if err := ops.markKind(ctx); err != nil {
+		diags.Append(remoteErrorDiagnostic("Recording the kind of runtime "+m.Name.ValueString(), err))
+		return diags
+	}
 	result, err := ops.deployFragment(ctx, runtimeFragment, fragment, limit, &fragment, false, trackCreated(ctx, create, state, m, &diags))
 	if err != nil {
 		diags.Append(ops.deployDiagnostic("Runtime Deployment Failed", "Building and activating the system", err))
 		return diags
 	}
 	m.System, m.InSync = types.StringValue(result.System), types.BoolValue(true)
-	m.CurrentGeneration = types.Int64Value(generationAfter(ctx, ops))
+	diags.Append(m.setAfterDeploy(ctx, ops)...)
 	diags.Append(state.Set(ctx, m)...)
 	return diags
 }
 
-// generationAfter reads the generation number right after a deploy.
-func generationAfter(ctx context.Context, ops runtimeOps) int64 {
+// setAfterDeploy reads what a deploy settled: the generation number and a
+// new container's address.
+func (m *runtimeModel) setAfterDeploy(ctx context.Context, ops runtimeOps) diag.Diagnostics {
+	var diags diag.Diagnostics
 	facts, err := ops.facts(ctx)
 	if err != nil {
-		return 0
+		diags.AddWarning("Runtime Facts Not Read", fmt.Sprintf("The runtime was deployed, but reading its generation afterwards failed (%v); the next refresh reads it.", err))
 	}
-	return facts.Generation
+	m.CurrentGeneration = types.Int64Value(facts.Generation)
+	if m.Address.IsNull() {
+		m.Address = types.StringValue(facts.Address)
+	}
+	m.Target, diags = m.target(ctx)
+	return diags
 }
 
 func (r *runtimeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -245,6 +338,8 @@ func (r *runtimeResource) Read(ctx context.Context, req resource.ReadRequest, re
 	resp.Diagnostics.Append(m.setFromFragment(ctx, deployed)...)
 	m.ID = types.StringValue(m.ops(r.data).key())
 	m.System, m.CurrentGeneration, m.InSync = types.StringValue(facts.System), types.Int64Value(facts.Generation), types.BoolValue(facts.InSync())
+	observed := m.ops(r.data).observed(facts)
+	m.ContainerName, m.Address = observed.Container, observed.Address
 	var d diag.Diagnostics
 	m.Target, d = m.target(ctx)
 	resp.Diagnostics.Append(d...)
@@ -261,7 +356,9 @@ func (m *runtimeModel) setFromFragment(ctx context.Context, content []byte) diag
 		return diags
 	}
 	m.Name, m.Kind, m.StateVersion = types.StringValue(f.Name), types.StringValue(f.Kind), types.StringValue(f.StateVersion)
+	m.ContainerName = nullIfEmpty(f.ContainerName)
 	m.Nixpkgs = nullIfEmpty(f.Nixpkgs)
+	m.BuildLocation = types.StringValue(cmp.Or(f.BuildLocation, buildOnTarget))
 	m.KeepGenerations = types.Int64Value(f.KeepGenerations)
 	if len(f.ListenAddresses) == 0 && m.ListenAddresses.IsNull() {
 		return diags
@@ -289,14 +386,16 @@ func readFailure(err error, what string, diags *diag.Diagnostics) bool {
 	return true
 }
 
-// Delete forgets the runtime's desired state; the running system stays.
+// Delete forgets the runtime's desired state. A host runtime's system
+// stays as it runs; a container is stopped and keeps its files, which hold
+// any data its applications were told to retain.
 func (r *runtimeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var m runtimeModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if err := m.ops(r.data).removeFragment(ctx, runtimeFragment); err != nil {
+	if err := m.ops(r.data).forget(ctx); err != nil {
 		resp.Diagnostics.Append(remoteErrorDiagnostic("Removing runtime "+m.ID.ValueString(), err))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -26,18 +27,31 @@ var (
 	}
 	runtimeTargetTypes = map[string]attr.Type{
 		"host": types.ObjectType{AttrTypes: connectionTypes}, "name": types.StringType,
+		"kind": types.StringType, "container": types.StringType, "address": types.StringType,
 	}
 	operatorTargetTypes = map[string]attr.Type{
 		"runtime": types.ObjectType{AttrTypes: runtimeTargetTypes}, "name": types.StringType, "domain": types.StringType,
 	}
 )
 
-// runtimeTargetModel is a runtime as its operators see it: where it is.
-// How it builds (nixpkgs, generations kept) is read from its runtime.json
-// on the host, so that changing it does not ripple through every operator.
+// runtimeTargetModel is a runtime as its operators see it: where it is
+// and where its services answer. How it builds (nixpkgs, generations kept)
+// is read from its runtime.json on the host, so that changing it does not
+// ripple through every operator.
 type runtimeTargetModel struct {
-	Host connectionModel `tfsdk:"host"`
-	Name types.String    `tfsdk:"name"`
+	Host      connectionModel `tfsdk:"host"`
+	Name      types.String    `tfsdk:"name"`
+	Kind      types.String    `tfsdk:"kind"`
+	Container types.String    `tfsdk:"container"` // null for kind host
+	// Address is where the runtime's web and mail services answer: the
+	// host's for kind host, the container's own for kind container (unknown
+	// until the container is created).
+	Address types.String `tfsdk:"address"`
+}
+
+// isContainer says whether the runtime is a NixOS container.
+func (t runtimeTargetModel) isContainer() bool {
+	return t.Kind.ValueString() == runtimeKindContainer
 }
 
 // operatorTargetModel is an operator as its applications see it.
@@ -80,6 +94,12 @@ func runtimeTargetAttribute() schema.SingleNestedAttribute {
 			"host": connectionAttribute("The runtime's host."),
 			"name": schema.StringAttribute{Required: true, MarkdownDescription: "The runtime's name.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"kind": schema.StringAttribute{Optional: true, MarkdownDescription: "The runtime's kind; unset is `host`.",
+				Validators:    []validator.String{stringvalidator.OneOf(runtimeKindHost, runtimeKindContainer)},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"container": schema.StringAttribute{Optional: true, MarkdownDescription: "The runtime's NixOS container.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"address": schema.StringAttribute{Optional: true, MarkdownDescription: "Where the runtime's services answer."},
 		},
 	}
 }

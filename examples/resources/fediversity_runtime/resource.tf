@@ -10,3 +10,22 @@ resource "fediversity_runtime" "web1" {
   nixpkgs          = "/nix/var/nix/profiles/per-user/root/channels/nixos"
   keep_generations = 5
 }
+
+# One operator's own NixOS container on the same host, with its own address,
+# database server and mail. Its name is too long for nixos-container, so the
+# container gets a stable short one (see container_name).
+resource "fediversity_runtime" "riverside" {
+  name = "riverside-rowing-club"
+  host = fediversity_host.web1.endpoint
+  kind = "container"
+}
+
+# A container built on the machine running OpenTofu, against a nixpkgs
+# checked out there; only the store paths the host lacks are sent to it.
+resource "fediversity_runtime" "school" {
+  name           = "school"
+  host           = fediversity_host.web1.endpoint
+  kind           = "container"
+  build_location = "local"
+  nixpkgs        = "/srv/nixpkgs"
+}

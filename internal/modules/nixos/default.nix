@@ -30,12 +30,14 @@ in
         options = {
           name = mkOption { type = types.str; };
           kind = mkOption { type = types.enum [ "host" "container" ]; };
+          containerName = mkOption { type = types.str; default = ""; description = "The NixOS container of a container runtime."; };
           hostName = mkOption { type = types.str; };
           listenAddresses = mkOption { type = types.listOf types.str; default = [ ]; description = "Addresses the web server listens on; empty means all."; };
           stateVersion = mkOption { type = types.str; default = "24.11"; };
           # How the provider builds this runtime; recorded here so an import
           # can read it back. The system itself does not use them.
           nixpkgs = mkOption { type = types.str; default = ""; };
+          buildLocation = mkOption { type = types.enum [ "target" "local" ]; default = "target"; };
           keepGenerations = mkOption { type = types.int; default = 5; };
         };
       };

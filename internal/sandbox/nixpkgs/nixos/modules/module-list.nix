@@ -14,6 +14,7 @@
   ./system/activation/top-level.nix
   ./system/boot/systemd.nix
   ./system/boot/systemd/tmpfiles.nix
+  ./virtualisation/nixos-containers.nix
 
   # Services.
   ./services/databases/postgresql.nix

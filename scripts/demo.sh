@@ -3,27 +3,20 @@
 # `make demo-down`: destroys it and stops the hosts. Both are idempotent.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/env.sh
 source "$repo/scripts/env.sh"
+# shellcheck source=scripts/fleet.sh
+source "$repo/scripts/fleet.sh"
 cd "$repo"
 fleet_dir="${FEDIVERSITY_DEMO_DIR:-/var/lib/fediversity-sandbox/demo}"
 work="$repo/.demo"
-sandbox_bin="$FEDIVERSITY_CACHE/bin/fediversity-sandbox"
-standin_bin="$FEDIVERSITY_CACHE/bin/fediversity-standin"
-
-build_sandbox() {
-  mkdir -p "$(dirname "$sandbox_bin")"
-  go build -o "$sandbox_bin" ./cmd/fediversity-sandbox
-  go build -o "$standin_bin" ./cmd/fediversity-standin
-}
 
 up() {
   scripts/setup.sh all
   build_sandbox
-  mkdir -p "$(dirname "$fleet_dir")"
-  "$sandbox_bin" up --dir "$fleet_dir" --hosts "${DEMO_HOSTS:-2}" --standin "$standin_bin" >"$fleet_dir.json"
+  fleet_up "$fleet_dir" "${DEMO_HOSTS:-2}"
   mkdir -p "$work"
   cp examples/quickstart/main.tf "$work/main.tf"
-  "$sandbox_bin" known-hosts --dir "$fleet_dir" >"$fleet_dir.json.known_hosts"
   printf '{"fleet_file": "%s"}\n' "$fleet_dir.json" >"$work/terraform.tfvars.json"
   (cd "$work" && "$FEDIVERSITY_TOFU" apply -auto-approve -input=false)
   echo
@@ -43,8 +36,7 @@ down() {
     (cd "$work" && "$FEDIVERSITY_TOFU" destroy -auto-approve -input=false) || true
   fi
   rm -rf "$work"
-  if [ -x "$sandbox_bin" ]; then "$sandbox_bin" down --dir "$fleet_dir"; fi
-  rm -f "$fleet_dir.json" "$fleet_dir.json.known_hosts"
+  fleet_down "$fleet_dir"
 }
 
 case "${1:-up}" in

@@ -1,0 +1,94 @@
+# What scripts/bench.sh applies with the provider: every sandbox host of the
+# fleet, and per operator a container runtime of its own on its host, the
+# operator and its applications. bench.sh writes the variables (the same
+# operators, hosts and kinds the baseline deploys, from common.sh).
+terraform {
+  required_providers {
+    fediversity = {
+      source = "fediversity/fediversity"
+    }
+  }
+}
+
+variable "fleet_file" {
+  description = "Path of the JSON printed by `fediversity-sandbox up`."
+  type        = string
+}
+
+variable "operators" {
+  description = "Each operator's name (also its runtime's) and the name of its host in the fleet."
+  type        = map(string)
+}
+
+variable "applications" {
+  description = "The kinds of application every operator runs."
+  type        = list(string)
+}
+
+variable "guests" {
+  description = "Operators added to another operator's runtime: name => that operator's name."
+  type        = map(string)
+  default     = {}
+}
+
+variable "guest_applications" {
+  description = "The kinds of application every guest runs (others than the runtime's operator's)."
+  type        = list(string)
+  default     = []
+}
+
+locals {
+  fleet = jsondecode(file(var.fleet_file))
+  hosts = { for h in local.fleet.hosts : h.name => h }
+  applications = merge(
+    { for pair in setproduct(keys(var.operators), var.applications) :
+    "${pair[0]}-${pair[1]}" => { operator = fediversity_operator.this[pair[0]].target, kind = pair[1] } },
+    { for pair in setproduct(keys(var.guests), var.guest_applications) :
+    "${pair[0]}-${pair[1]}" => { operator = fediversity_operator.guest[pair[0]].target, kind = pair[1] } },
+  )
+}
+
+provider "fediversity" {
+  private_key_file = local.fleet.client_key_path
+}
+
+resource "fediversity_host" "this" {
+  for_each = local.hosts
+
+  address  = each.value.address
+  port     = each.value.port
+  host_key = each.value.host_keys[0]
+}
+
+resource "fediversity_runtime" "this" {
+  for_each = var.operators
+
+  name = each.key
+  host = fediversity_host.this[each.value].endpoint
+  kind = "container"
+}
+
+resource "fediversity_operator" "this" {
+  for_each = var.operators
+
+  name          = each.key
+  runtime       = fediversity_runtime.this[each.key].target
+  domain        = "${each.key}.example"
+  contact_email = "admin@${each.key}.example"
+}
+
+resource "fediversity_operator" "guest" {
+  for_each = var.guests
+
+  name          = each.key
+  runtime       = fediversity_runtime.this[each.value].target
+  domain        = "${each.key}.example"
+  contact_email = "admin@${each.key}.example"
+}
+
+resource "fediversity_application" "this" {
+  for_each = local.applications
+
+  operator = each.value.operator
+  kind     = each.value.kind
+}

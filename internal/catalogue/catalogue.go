@@ -19,16 +19,22 @@ type App struct {
 	Subdomain   string   // default subdomain of the operator's domain
 	HealthPath  string   // answers 200 when the app is up
 	StateDir    string   // where its NixOS module keeps files
-	Database    string   // its PostgreSQL database
+	Database    string   // its PostgreSQL database, owned by the role of the same name
+	// Service is the systemd unit that serves it, as its NixOS module
+	// names it: held back while a migration fills in its data.
+	Service string
+	// Secrets are the secret files it cannot live without (its sessions,
+	// keys or encrypted columns are lost with them), in its secrets dir.
+	Secrets []string
 }
 
 var apps = []App{
-	{Kind: "mastodon", Name: "Mastodon", NixOSModule: "services.mastodon", Versions: []string{"4.4.4", "4.3.13"}, Subdomain: "social", HealthPath: "/health", StateDir: "/var/lib/mastodon", Database: "mastodon"},
-	{Kind: "pixelfed", Name: "Pixelfed", NixOSModule: "services.pixelfed", Versions: []string{"0.12.6"}, Subdomain: "pixelfed", HealthPath: "/api/service/health-check", StateDir: "/var/lib/pixelfed", Database: "pixelfed"},
-	{Kind: "peertube", Name: "PeerTube", NixOSModule: "services.peertube", Versions: []string{"7.3.0"}, Subdomain: "video", HealthPath: "/api/v1/config", StateDir: "/var/lib/peertube", Database: "peertube"},
-	{Kind: "matrix", Name: "Matrix (Synapse)", NixOSModule: "services.matrix-synapse", Versions: []string{"1.140.0"}, Subdomain: "matrix", HealthPath: "/health", StateDir: "/var/lib/matrix-synapse", Database: "matrix-synapse"},
-	{Kind: "nextcloud", Name: "Nextcloud", NixOSModule: "services.nextcloud", Versions: []string{"31.0.9", "30.0.15"}, Subdomain: "cloud", HealthPath: "/status.php", StateDir: "/var/lib/nextcloud", Database: "nextcloud"},
-	{Kind: "immich", Name: "Immich", NixOSModule: "services.immich", Versions: []string{"1.142.1"}, Subdomain: "photos", HealthPath: "/api/server/ping", StateDir: "/var/lib/immich", Database: "immich"},
+	{Kind: "mastodon", Name: "Mastodon", NixOSModule: "services.mastodon", Versions: []string{"4.4.4", "4.3.13"}, Subdomain: "social", HealthPath: "/health", StateDir: "/var/lib/mastodon", Database: "mastodon", Service: "mastodon-web", Secrets: []string{"secret_key_base", "active_record_encryption_deterministic_key", "active_record_encryption_key_derivation_salt", "active_record_encryption_primary_key"}},
+	{Kind: "pixelfed", Name: "Pixelfed", NixOSModule: "services.pixelfed", Versions: []string{"0.12.6"}, Subdomain: "pixelfed", HealthPath: "/api/service/health-check", StateDir: "/var/lib/pixelfed", Database: "pixelfed", Service: "phpfpm-pixelfed", Secrets: []string{"app_key.env"}},
+	{Kind: "peertube", Name: "PeerTube", NixOSModule: "services.peertube", Versions: []string{"7.3.0"}, Subdomain: "video", HealthPath: "/api/v1/config", StateDir: "/var/lib/peertube", Database: "peertube", Service: "peertube", Secrets: []string{"secret"}},
+	{Kind: "matrix", Name: "Matrix (Synapse)", NixOSModule: "services.matrix-synapse", Versions: []string{"1.140.0"}, Subdomain: "matrix", HealthPath: "/health", StateDir: "/var/lib/matrix-synapse", Database: "matrix-synapse", Service: "matrix-synapse", Secrets: []string{"signing.key"}},
+	{Kind: "nextcloud", Name: "Nextcloud", NixOSModule: "services.nextcloud", Versions: []string{"31.0.9", "30.0.15"}, Subdomain: "cloud", HealthPath: "/status.php", StateDir: "/var/lib/nextcloud", Database: "nextcloud", Service: "phpfpm-nextcloud", Secrets: []string{"adminpass"}},
+	{Kind: "immich", Name: "Immich", NixOSModule: "services.immich", Versions: []string{"1.142.1"}, Subdomain: "photos", HealthPath: "/api/server/ping", StateDir: "/var/lib/immich", Database: "immich", Service: "immich-server", Secrets: []string{}},
 }
 
 // All returns every application kind, in a stable order.

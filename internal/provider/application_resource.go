@@ -66,6 +66,9 @@ type applicationFragmentModel struct {
 	Subdomain string                   `json:"subdomain"`
 	Version   string                   `json:"version"`
 	Settings  applicationSettingsModel `json:"settings"`
+	// HeldBack lists units kept from starting while a migration restores
+	// the application's data; absent otherwise.
+	HeldBack []string `json:"heldBack,omitempty"`
 }
 
 type applicationSettingsModel struct {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -315,11 +316,19 @@ var errEndedEarly = errors.New("the apply ended before it could be interrupted")
 // interruptWhen starts an apply, sends it SIGINT, as Ctrl-C does, once
 // ready is closed, and waits for the CLI to exit.
 func (w *cliWorkspace) interruptWhen(ready <-chan error) (string, error) {
+	return w.applyUntil(ready, func(cmd *exec.Cmd) error { return cmd.Process.Signal(os.Interrupt) })
+}
+
+// applyUntil starts an apply in its own process group and, once ready
+// reports, stops it with stop; it waits for the CLI to exit. An apply that
+// ends first, or a ready that fails, is errEndedEarly.
+func (w *cliWorkspace) applyUntil(ready <-chan error, stop func(*exec.Cmd) error) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
 	var out bytes.Buffer
 	cmd := w.command(ctx, "apply", "-auto-approve", "-input=false", "-no-color")
 	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
@@ -330,10 +339,11 @@ func (w *cliWorkspace) interruptWhen(ready <-chan error) (string, error) {
 		return out.String(), errors.Join(errEndedEarly, err)
 	case err := <-ready:
 		if err != nil {
-			return out.String(), errors.Join(errEndedEarly, err)
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			return out.String(), errors.Join(errEndedEarly, err, <-exited)
 		}
 	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := stop(cmd); err != nil {
 		return out.String(), err
 	}
 	err := <-exited

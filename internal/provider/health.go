@@ -83,7 +83,7 @@ func deployedApps(fragments map[string][]byte) []deployedApp {
 			}
 		case strings.HasPrefix(name, "application-"):
 			var app applicationFragmentModel
-			if json.Unmarshal(content, &app) == nil {
+			if json.Unmarshal(content, &app) == nil && len(app.HeldBack) == 0 { // held back: not meant to answer yet
 				apps = append(apps, app)
 			}
 		}

@@ -132,6 +132,7 @@ func (p *fediversityProvider) Resources(context.Context) []func() resource.Resou
 		NewRuntimeResource,
 		NewOperatorResource,
 		NewApplicationResource,
+		NewMigrationResource,
 	}
 }
 

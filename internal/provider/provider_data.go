@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -37,7 +39,8 @@ type providerData struct {
 	healthTimeout   time.Duration
 	// pool is nil while the provider configuration still has unknown values
 	// (possible during plan); anything that needs a connection reports that.
-	pool *remote.Pool
+	pool       *remote.Pool
+	poolConfig remote.Config
 	// facts holds each runtime's facts for the rest of a refresh.
 	facts factsCache
 	// deploys coalesces the deploys of one runtime within an apply.
@@ -51,7 +54,7 @@ func newProviderData(ctx context.Context, config providerModel) (*providerData, 
 		healthTimeout: durationOr(config.HealthTimeout, defaultHealthTimeout),
 	}
 	if file := stringOr(config.KnownHostsFile, os.Getenv("FEDIVERSITY_KNOWN_HOSTS_FILE")); file != "" {
-		data.knownHostsFiles = []string{file}
+		data.knownHostsFiles = []string{expandHome(file)}
 	}
 	if anyUnknown(config.HealthTimeout, config.User, config.PrivateKey, config.PrivateKeyFile, config.SSHAgent, config.KnownHostsFile,
 		config.ConnectTimeout, config.CommandTimeout, config.KeepaliveInterval, config.KeepaliveCountMax, config.MaxSessions) {
@@ -72,8 +75,28 @@ func newProviderData(ctx context.Context, config providerModel) (*providerData, 
 		KeepaliveCountMax: int(int64Or(config.KeepaliveCountMax, defaultKeepaliveCountMax)),
 		MaxSessions:       int(int64Or(config.MaxSessions, defaultMaxSessions)),
 	}
-	data.pool = remote.NewPool(cfg)
+	data.pool, data.poolConfig = remote.NewPool(cfg), cfg
 	return data, diags
+}
+
+// withKey is this provider's settings with another client key, inline or
+// in a file: the credentials another hosting provider gave for its
+// machines (a migration's source). With neither, it is d itself.
+func (d *providerData) withKey(privateKey, privateKeyFile types.String) (*providerData, error) {
+	if privateKey.ValueString() == "" && privateKeyFile.ValueString() == "" {
+		return d, nil
+	}
+	if d.pool == nil {
+		return nil, errors.New("the provider configuration is not known yet")
+	}
+	signer, err := privateKeySigner(providerModel{PrivateKey: privateKey, PrivateKeyFile: privateKeyFile})
+	if err != nil {
+		return nil, err
+	}
+	cfg := d.poolConfig
+	cfg.Auth = []ssh.AuthMethod{ssh.PublicKeys(signer)}
+	return &providerData{defaultUser: d.defaultUser, knownHostsFiles: d.knownHostsFiles, healthTimeout: d.healthTimeout,
+		pool: remote.NewPool(cfg), poolConfig: cfg}, nil
 }
 
 // configuredData is what every resource and data source does in Configure:
@@ -128,7 +151,7 @@ func privateKeySigner(config providerModel) (ssh.Signer, error) {
 	pem := []byte(config.PrivateKey.ValueString())
 	source := "private_key"
 	if file := stringOr(config.PrivateKeyFile, os.Getenv("FEDIVERSITY_SSH_PRIVATE_KEY_FILE")); len(pem) == 0 && file != "" {
-		content, err := os.ReadFile(file)
+		content, err := os.ReadFile(expandHome(file))
 		if err != nil {
 			return nil, fmt.Errorf("private_key_file: %w", err)
 		}
@@ -208,4 +231,18 @@ func durationOr(v types.String, fallback string) time.Duration {
 		d, _ = time.ParseDuration(fallback)
 	}
 	return d
+}
+
+// expandHome reads a leading ~/ as the user's home directory, as OpenSSH
+// does for key files.
+func expandHome(file string) string {
+	rest, ok := strings.CutPrefix(file, "~/")
+	if !ok {
+		return file
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return file
+	}
+	return filepath.Join(home, rest)
 }

@@ -12,6 +12,7 @@ in
     ./secrets.nix
     ./subdomains.nix
     ./mail.nix
+    ./held-back.nix
     ./apps/mastodon.nix
     ./apps/pixelfed.nix
     ./apps/peertube.nix
@@ -63,6 +64,11 @@ in
           settings = {
             registrationsOpen = mkOption { type = types.bool; default = false; };
             userLimit = mkOption { type = types.int; default = 0; description = "0 means no limit."; };
+          };
+          heldBack = mkOption {
+            type = types.listOf types.str;
+            default = [ ];
+            description = "Units of the application kept from starting: a migration fills in its data first.";
           };
         };
       });

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -96,8 +97,9 @@ func (e *PhaseError) Error() string {
 
 func (e *PhaseError) Unwrap() error { return e.Err }
 
-// preflight checks the source before anything changes: every secret the
-// apps cannot live without is there.
+// preflight checks both sides before anything changes: every secret the
+// apps cannot live without is at the source, and the target has room for
+// all the operator's data.
 func (m Migration) preflight(ctx context.Context) error {
 	var problems []string
 	for _, app := range m.Operator.Apps {
@@ -108,8 +110,45 @@ func (m Migration) preflight(ctx context.Context) error {
 			}
 		}
 	}
+	if err := m.checkRoom(ctx); err != nil {
+		problems = append(problems, err.Error())
+	}
 	return refusal(problems)
 }
+
+// dataDir is where the runtime keeps its data, the target's room for it.
+const dataDir = "/var/lib"
+
+// checkRoom refuses a target with less free space where the runtime keeps
+// its data than the operator's data takes at the source, and a tenth more.
+func (m Migration) checkRoom(ctx context.Context) error {
+	sizes, err := m.Sizes(ctx)
+	if err != nil {
+		return err
+	}
+	var need int64
+	for _, s := range sizes {
+		need += s.Bytes
+	}
+	need += need / 10
+	var out strings.Builder
+	err = m.Target.Host.Run(ctx, remote.Cmd{Args: []string{"sh", "-c", freeScript, "sh", m.Target.HostPath(dataDir)}, Stdout: &out})
+	if err != nil {
+		return fmt.Errorf("measuring the free space at the target: %w", err)
+	}
+	free, err := strconv.ParseInt(strings.TrimSpace(out.String()), 10, 64)
+	if err != nil {
+		return fmt.Errorf("measuring the free space at the target: %q", out.String())
+	}
+	if free < need {
+		return fmt.Errorf("the target has %d bytes free for %s, and the operator's data needs %d (what it takes at the source and a tenth more)", free, dataDir, need)
+	}
+	return nil
+}
+
+// freeScript prints the bytes free on the file system of the first of its
+// arguments' ancestors that exists (a new container's /var/lib may not).
+const freeScript = `p=$1; while [ ! -e "$p" ]; do p=$(dirname "$p"); done; df -B1 --output=avail "$p" | tail -n 1`
 
 // deployHeld deploys the operator on the target with its apps held back,
 // then checks that no database there holds data: the source still runs,

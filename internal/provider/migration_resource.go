@@ -241,7 +241,7 @@ func (r *migrationResource) run(ctx context.Context, m *migrationModel, finalize
 		diags.Append(remoteErrorDiagnostic("Preparing the migration of operator "+m.Operator.ValueString(), err))
 		return diags
 	}
-	if err := mig.checkTargetFree(ctx); err != nil {
+	if err := mig.checkTarget(ctx); err != nil {
 		diags.AddError("Migration Refused", fmt.Sprintf("Nothing was changed at the source or the target: %v", err))
 		return diags
 	}
@@ -309,10 +309,11 @@ func (r *migrationResource) prepare(ctx context.Context, m *migrationModel) (pre
 	return p, sourceData, nil
 }
 
-// checkTargetFree refuses a migration that has not started yet onto a
-// runtime that already has an operator of that name: it would take over
-// that operator's desired state.
-func (p preparedMigration) checkTargetFree(ctx context.Context) error {
+// checkTarget refuses a migration that has not started yet when the
+// target cannot run an application's version (this provider deploys the
+// target), or already has an operator of that name, whose desired state
+// the migration would take over.
+func (p preparedMigration) checkTarget(ctx context.Context) error {
 	c, err := p.target.client(ctx)
 	if err != nil {
 		return err
@@ -320,6 +321,11 @@ func (p preparedMigration) checkTargetFree(ctx context.Context) error {
 	journal, err := migrate.ReadJournal(ctx, c, p.operator.Name)
 	if err != nil || journal.Has(migrate.PhasePreflight) {
 		return err
+	}
+	for _, app := range p.apps {
+		if err := catalogue.CheckVersion(app.Kind, app.Version); err != nil {
+			return fmt.Errorf("the source runs a version the target cannot: %w", err)
+		}
 	}
 	facts, err := p.target.facts(ctx)
 	if err != nil {

@@ -107,7 +107,8 @@ func (r *migrationResource) Schema(ctx context.Context, _ resource.SchemaRequest
 				MarkdownDescription: "Delete the operator's data at the source. Refused until the target is verified and running, and when the source changed since it was copied."},
 			"phase": schema.StringAttribute{Computed: true, MarkdownDescription: "The last phase done: `preflight`, `deploy-held`, `stop-source`, `copy`, `verify`, `start` or `finalize`."},
 			"applications": schema.ListAttribute{Computed: true, ElementType: types.ObjectType{AttrTypes: migratedAppTypes},
-				MarkdownDescription: "The applications moved, with `kind`, `subdomain` and `version`: declare `fediversity_application` resources with the same values to adopt them without a rebuild."},
+				MarkdownDescription: "The applications moved, with `kind`, `subdomain` and `version`, known from the plan on: declare `fediversity_application` resources with the same values to adopt them without a rebuild.",
+				PlanModifiers:       []planmodifier.List{listplanmodifier.UseStateForUnknown()}},
 			"moves": schema.ListAttribute{Computed: true, ElementType: types.ObjectType{AttrTypes: moveTypes},
 				MarkdownDescription: "What the migration will move, measured at the source when it is planned (`what`: a directory in the runtime or a database; `bytes`), so that the downtime can be announced.",
 				PlanModifiers:       []planmodifier.List{listplanmodifier.UseStateForUnknown()}},
@@ -141,51 +142,63 @@ func (r *migrationResource) ValidateConfig(ctx context.Context, req resource.Val
 	}
 }
 
-// ModifyPlan measures, when the migration is planned, what it will move.
+// ModifyPlan measures, when the migration is planned, what it will move
+// and which applications: the source is all it needs to read (the target
+// may be created by the same apply).
 func (r *migrationResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || !req.State.Raw.IsNull() || r.data == nil || r.data.pool == nil || !req.Plan.Raw.IsFullyKnown() {
+	if req.Plan.Raw.IsNull() || !req.State.Raw.IsNull() || r.data == nil || r.data.pool == nil {
 		return
 	}
-	var m migrationModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
+	var operator types.String
+	var source types.Object
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, tfpath.Root("operator"), &operator)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, tfpath.Root("source"), &source)...)
+	if resp.Diagnostics.HasError() || operator.IsUnknown() || source.IsUnknown() {
 		return
 	}
-	moves, err := r.measure(ctx, &m)
+	var src migrationSourceModel
+	resp.Diagnostics.Append(source.As(ctx, &src, basetypes.ObjectAsOptions{})...)
+	if resp.Diagnostics.HasError() || anyUnknown(src.Host.Address, src.Host.Port, src.Host.User, src.Host.HostKey, src.Runtime, src.PrivateKey, src.PrivateKeyFile) {
+		return
+	}
+	moves, apps, err := r.measure(ctx, operator.ValueString(), src)
 	if err != nil {
 		resp.Diagnostics.AddAttributeWarning(tfpath.Root("moves"), "Migration Size Unknown",
-			fmt.Sprintf("What the migration of operator %q will move could not be measured at plan time: %v", m.Operator.ValueString(), err))
+			fmt.Sprintf("What the migration of operator %q will move could not be measured at plan time: %v", operator.ValueString(), err))
 		return
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, tfpath.Root("moves"), moves)...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, tfpath.Root("applications"), apps)...)
 }
 
-// measure reads what the migration will move from the source.
-func (r *migrationResource) measure(ctx context.Context, m *migrationModel) (types.List, error) {
-	mig, sourceData, err := r.prepare(ctx, m)
+// measure reads from the source what the migration will move, and which
+// applications.
+func (r *migrationResource) measure(ctx context.Context, operator string, src migrationSourceModel) (moves, apps types.List, err error) {
+	p, sourceData, err := r.prepareSource(ctx, operator, src)
 	if sourceData != nil && sourceData != r.data {
 		defer sourceData.pool.Close()
 	}
 	if err != nil {
-		return types.List{}, err
+		return moves, apps, err
 	}
-	sizes, err := mig.migration.Sizes(ctx)
+	sizes, err := p.migration.Sizes(ctx)
 	if err != nil {
-		return types.List{}, err
+		return moves, apps, err
 	}
 	type move struct {
 		What  string `tfsdk:"what"`
 		Bytes int64  `tfsdk:"bytes"`
 	}
-	moves := make([]move, len(sizes))
+	list := make([]move, len(sizes))
 	for i, s := range sizes {
-		moves[i] = move{What: s.What, Bytes: s.Bytes}
+		list[i] = move{What: s.What, Bytes: s.Bytes}
 	}
-	list, diags := types.ListValueFrom(ctx, types.ObjectType{AttrTypes: moveTypes}, moves)
-	if diags.HasError() {
-		return list, fmt.Errorf("%v", diags)
+	moves, diags := types.ListValueFrom(ctx, types.ObjectType{AttrTypes: moveTypes}, list)
+	more, d := p.applications(ctx)
+	if diags.Append(d...); diags.HasError() {
+		return moves, more, fmt.Errorf("%v", diags)
 	}
-	return list, nil
+	return moves, more, nil
 }
 
 func (r *migrationResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -213,6 +226,9 @@ func (r *migrationResource) apply(ctx context.Context, plan tfsdk.Plan, state *t
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	diags.Append(r.run(ctx, &m, m.Finalize.ValueBool())...)
+	if m.Applications.IsUnknown() { // the source could not be read
+		m.Applications = types.ListNull(types.ObjectType{AttrTypes: migratedAppTypes})
+	}
 	diags.Append(state.Set(ctx, m)...)
 	return diags
 }
@@ -224,9 +240,8 @@ func (r *migrationResource) run(ctx context.Context, m *migrationModel, finalize
 	var diags diag.Diagnostics
 	m.ID = types.StringValue(m.target(r.data).key() + "/" + m.Operator.ValueString())
 	m.Phase = types.StringValue("")
-	m.Applications = types.ListNull(types.ObjectType{AttrTypes: migratedAppTypes})
 	if m.Moves.IsUnknown() { // not measured at plan time: measured now, before anything moves
-		moves, err := r.measure(ctx, m)
+		moves, _, err := r.measure(ctx, m.Operator.ValueString(), m.Source)
 		if err != nil {
 			moves = types.ListNull(types.ObjectType{AttrTypes: moveTypes})
 		}
@@ -277,33 +292,42 @@ type preparedMigration struct {
 
 // prepare reads the operator at the source and describes its migration.
 func (r *migrationResource) prepare(ctx context.Context, m *migrationModel) (preparedMigration, *providerData, error) {
-	sourceData, err := r.data.withKey(m.Source.PrivateKey, m.Source.PrivateKeyFile)
+	p, sourceData, err := r.prepareSource(ctx, m.Operator.ValueString(), m.Source)
+	if err != nil {
+		return p, sourceData, err
+	}
+	p.target = m.target(r.data)
+	targetClient, err := p.target.client(ctx)
+	if err != nil {
+		return p, sourceData, err
+	}
+	p.migration.Target, p.migration.Deploy = endpointOf(targetClient, m.Target), p.deploy
+	return p, sourceData, nil
+}
+
+// prepareSource reads the operator at the source: all a plan needs.
+func (r *migrationResource) prepareSource(ctx context.Context, operator string, src migrationSourceModel) (preparedMigration, *providerData, error) {
+	sourceData, err := r.data.withKey(src.PrivateKey, src.PrivateKeyFile)
 	if err != nil {
 		return preparedMigration{}, nil, fmt.Errorf("source credentials: %w", err)
 	}
-	source := runtimeOps{data: sourceData, target: runtimeTargetModel{Host: m.Source.Host, Name: m.Source.Runtime}}
+	source := runtimeOps{data: sourceData, target: runtimeTargetModel{Host: src.Host, Name: src.Runtime}}
 	facts, err := source.facts(ctx)
 	if err != nil {
 		return preparedMigration{}, sourceData, err
 	}
-	p := preparedMigration{target: m.target(r.data)}
-	if err := p.readOperator(facts, m.Operator.ValueString()); err != nil {
+	var p preparedMigration
+	if err := p.readOperator(facts, operator); err != nil {
 		return p, sourceData, fmt.Errorf("at the source %s: %w", source.key(), err)
 	}
 	sourceClient, err := source.client(ctx)
 	if err != nil {
 		return p, sourceData, err
 	}
-	targetClient, err := p.target.client(ctx)
-	if err != nil {
-		return p, sourceData, err
-	}
 	p.migration = migrate.Migration{
 		Operator:       p.describe(),
 		Source:         endpointOf(sourceClient, source.observed(facts)),
-		Target:         endpointOf(targetClient, m.Target),
 		SourceName:     source.key(),
-		Deploy:         p.deploy,
 		StopSourceMail: facts.Container != "",
 	}
 	return p, sourceData, nil
@@ -397,15 +421,10 @@ func (p preparedMigration) deploy(ctx context.Context, heldBack bool) error {
 }
 
 // outputs are what the configuration needs after the migration: the
-// applications to adopt and the DNS records to switch.
+// applications to adopt (as planned, when the plan knew them) and the DNS
+// records to switch.
 func (p preparedMigration) outputs(ctx context.Context, m *migrationModel) diag.Diagnostics {
 	var diags, d diag.Diagnostics
-	type migratedApp struct {
-		Kind      string `tfsdk:"kind"`
-		Subdomain string `tfsdk:"subdomain"`
-		Version   string `tfsdk:"version"`
-	}
-	var apps []migratedApp
 	address, err := p.target.webAddress(ctx)
 	if err != nil {
 		diags.Append(remoteErrorDiagnostic("Reading the target's address", err))
@@ -419,14 +438,29 @@ func (p preparedMigration) outputs(ctx context.Context, m *migrationModel) diag.
 		return diags
 	}
 	for _, a := range p.apps {
-		apps = append(apps, migratedApp{Kind: a.Kind, Subdomain: a.Subdomain, Version: a.Version})
 		records = append(records, addressRecord(a.Subdomain+"."+p.operator.Domain, address))
 	}
-	m.Applications, d = types.ListValueFrom(ctx, types.ObjectType{AttrTypes: migratedAppTypes}, apps)
-	diags.Append(d...)
+	if m.Applications.IsUnknown() || m.Applications.IsNull() {
+		m.Applications, d = p.applications(ctx)
+		diags.Append(d...)
+	}
 	m.DNSRecords, d = dnsRecordList(ctx, records)
 	diags.Append(d...)
 	return diags
+}
+
+// applications lists the operator's applications as the source runs them.
+func (p preparedMigration) applications(ctx context.Context) (types.List, diag.Diagnostics) {
+	type migratedApp struct {
+		Kind      string `tfsdk:"kind"`
+		Subdomain string `tfsdk:"subdomain"`
+		Version   string `tfsdk:"version"`
+	}
+	apps := make([]migratedApp, len(p.apps))
+	for i, a := range p.apps {
+		apps[i] = migratedApp{Kind: a.Kind, Subdomain: a.Subdomain, Version: a.Version}
+	}
+	return types.ListValueFrom(ctx, types.ObjectType{AttrTypes: migratedAppTypes}, apps)
 }
 
 // Read keeps the state: the journal on the target is what a later apply

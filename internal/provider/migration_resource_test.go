@@ -16,7 +16,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/acctest"
@@ -148,6 +151,11 @@ func TestAccMigration_betweenProviders(t *testing.T) {
 					before = fillWithData(t, p.a, p.name)
 				},
 				Config: p.newConfig(p.migration(false)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					// Known from the plan on, so that adopting resources can use them.
+					plancheck.ExpectKnownValue("fediversity_migration.club", tfjsonpath.New("applications"), knownvalue.ListSizeExact(3)),
+					plancheck.ExpectKnownValue("fediversity_migration.club", tfjsonpath.New("moves"), knownvalue.NotNull()),
+				}},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("fediversity_migration.club", "phase", "start"),
 					resource.TestCheckResourceAttr("fediversity_migration.club", "applications.#", "3"),

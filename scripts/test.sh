@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (README: `make test`). Installs what it
-# needs, then: lint, docs check, unit and acceptance tests against sandbox
-# hosts with OpenTofu, the acceptance tests again with Terraform when a
-# terraform binary is present, and a short fuzzing run of remote quoting.
+# needs, then: lint, docs check, the modules' tofu tests (provider mocked),
+# unit and acceptance tests against sandbox hosts with OpenTofu, the
+# acceptance tests again with Terraform when a terraform binary is present,
+# and a short fuzzing run of remote quoting.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$repo/scripts/env.sh"
@@ -18,6 +19,9 @@ scripts/lint.sh
 
 step "generated docs are current"
 scripts/docs.sh --check
+
+step "module tests with OpenTofu ($OPENTOFU_VERSION), provider mocked"
+scripts/module-tests.sh
 
 step "unit and acceptance tests with OpenTofu ($OPENTOFU_VERSION)"
 TF_ACC=1 TF_ACC_TERRAFORM_PATH="$FEDIVERSITY_TOFU" TF_ACC_PROVIDER_HOST=registry.opentofu.org \

@@ -223,14 +223,7 @@ type providerCLI struct {
 
 func newProviderCLI(t *testing.T) providerCLI {
 	t.Helper()
-	cli := os.Getenv("FEDIVERSITY_TOFU")
-	if cli == "" {
-		reason := "FEDIVERSITY_TOFU is not set: source scripts/env.sh (make test does)"
-		if acctest.InCI() {
-			t.Fatal(reason)
-		}
-		t.Skip(reason)
-	}
+	cli := acctest.Tofu(t)
 	dir := t.TempDir()
 	build := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-fediversity"), "github.com/fediversity/terraform-provider-fediversity")
 	if out, err := build.CombinedOutput(); err != nil {

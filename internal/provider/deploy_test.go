@@ -2,15 +2,11 @@ package provider_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/smtp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
@@ -58,33 +54,16 @@ resource "fediversity_application" %q {
 `, kind, kind, strings.Join(settings, "\n  "))
 }
 
-// appHealth is what a stand-in app says about itself.
-type appHealth struct {
-	Kind, Version, Domain, Status string
-}
-
 // askApp asks the application's own health endpoint over HTTP, at the
 // host's address, for its domain.
-func askApp(t *testing.T, h sandbox.Host, domain string) (appHealth, error) {
+func askApp(t *testing.T, h sandbox.Host, domain string) (acctest.AppHealth, error) {
 	return askAppAt(t, h.Address, domain)
 }
 
 // askAppAt asks at a runtime's address.
-func askAppAt(t *testing.T, address, domain string) (appHealth, error) {
+func askAppAt(t *testing.T, address, domain string) (acctest.AppHealth, error) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, "http://"+address+"/.well-known/fediversity/health", nil)
-	req.Host = domain
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return appHealth{}, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var report appHealth
-	if err := json.Unmarshal(body, &report); err != nil || resp.StatusCode != http.StatusOK {
-		return report, fmt.Errorf("%s answered %s: %s", domain, resp.Status, body)
-	}
-	return report, nil
+	return acctest.AskApp(address, domain)
 }
 
 func checkApp(t *testing.T, h sandbox.Host, domain, kind, version string) func(*terraform.State) error {

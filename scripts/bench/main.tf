@@ -37,14 +37,20 @@ variable "guest_applications" {
   default     = []
 }
 
+variable "registrations_open" {
+  description = "Operators whose Mastodon has registrations open (the \"change\" phase changes this one setting)."
+  type        = list(string)
+  default     = []
+}
+
 locals {
   fleet = jsondecode(file(var.fleet_file))
   hosts = { for h in local.fleet.hosts : h.name => h }
   applications = merge(
     { for pair in setproduct(keys(var.operators), var.applications) :
-    "${pair[0]}-${pair[1]}" => { operator = fediversity_operator.this[pair[0]].target, kind = pair[1] } },
+    "${pair[0]}-${pair[1]}" => { name = pair[0], operator = fediversity_operator.this[pair[0]].target, kind = pair[1] } },
     { for pair in setproduct(keys(var.guests), var.guest_applications) :
-    "${pair[0]}-${pair[1]}" => { operator = fediversity_operator.guest[pair[0]].target, kind = pair[1] } },
+    "${pair[0]}-${pair[1]}" => { name = pair[0], operator = fediversity_operator.guest[pair[0]].target, kind = pair[1] } },
   )
 }
 
@@ -91,4 +97,6 @@ resource "fediversity_application" "this" {
 
   operator = each.value.operator
   kind     = each.value.kind
+  # false is the default, so only the named operators' Mastodon differs.
+  registrations_open = each.value.kind == "mastodon" && contains(var.registrations_open, each.value.name)
 }

@@ -26,13 +26,17 @@ type App struct {
 	// Secrets are the secret files it cannot live without (its sessions,
 	// keys or encrypted columns are lost with them), in its secrets dir.
 	Secrets []string
+	// MigrationSkipsData are tables whose rows a migration leaves behind,
+	// by the application's own rule: Synapse's one-time keys must not be
+	// used twice, and clients upload new ones.
+	MigrationSkipsData []string
 }
 
 var apps = []App{
 	{Kind: "mastodon", Name: "Mastodon", NixOSModule: "services.mastodon", Versions: []string{"4.4.4", "4.3.13"}, Subdomain: "social", HealthPath: "/health", StateDir: "/var/lib/mastodon", Database: "mastodon", Service: "mastodon-web", Secrets: []string{"secret_key_base", "active_record_encryption_deterministic_key", "active_record_encryption_key_derivation_salt", "active_record_encryption_primary_key"}},
 	{Kind: "pixelfed", Name: "Pixelfed", NixOSModule: "services.pixelfed", Versions: []string{"0.12.6"}, Subdomain: "pixelfed", HealthPath: "/api/service/health-check", StateDir: "/var/lib/pixelfed", Database: "pixelfed", Service: "phpfpm-pixelfed", Secrets: []string{"app_key.env"}},
 	{Kind: "peertube", Name: "PeerTube", NixOSModule: "services.peertube", Versions: []string{"7.3.0"}, Subdomain: "video", HealthPath: "/api/v1/config", StateDir: "/var/lib/peertube", Database: "peertube", Service: "peertube", Secrets: []string{"secret"}},
-	{Kind: "matrix", Name: "Matrix (Synapse)", NixOSModule: "services.matrix-synapse", Versions: []string{"1.140.0"}, Subdomain: "matrix", HealthPath: "/health", StateDir: "/var/lib/matrix-synapse", Database: "matrix-synapse", Service: "matrix-synapse", Secrets: []string{"signing.key"}},
+	{Kind: "matrix", Name: "Matrix (Synapse)", NixOSModule: "services.matrix-synapse", Versions: []string{"1.140.0"}, Subdomain: "matrix", HealthPath: "/health", StateDir: "/var/lib/matrix-synapse", Database: "matrix-synapse", Service: "matrix-synapse", Secrets: []string{"signing.key"}, MigrationSkipsData: []string{"e2e_one_time_keys_json"}},
 	{Kind: "nextcloud", Name: "Nextcloud", NixOSModule: "services.nextcloud", Versions: []string{"31.0.9", "30.0.15"}, Subdomain: "cloud", HealthPath: "/status.php", StateDir: "/var/lib/nextcloud", Database: "nextcloud", Service: "phpfpm-nextcloud", Secrets: []string{"adminpass"}},
 	{Kind: "immich", Name: "Immich", NixOSModule: "services.immich", Versions: []string{"1.142.1"}, Subdomain: "photos", HealthPath: "/api/server/ping", StateDir: "/var/lib/immich", Database: "immich", Service: "immich-server", Secrets: []string{}},
 }

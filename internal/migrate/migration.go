@@ -238,7 +238,7 @@ func (m Migration) copyDatabase(ctx context.Context, db Database) error {
 		if !errors.Is(err, ErrDatabaseNotEmpty) {
 			return err
 		}
-		same, cmpErr := m.sameRows(ctx, db.Name)
+		same, cmpErr := m.sameRows(ctx, db)
 		if cmpErr != nil || !same {
 			return errors.Join(err, cmpErr)
 		}
@@ -248,16 +248,41 @@ func (m Migration) copyDatabase(ctx context.Context, db Database) error {
 	return err
 }
 
-func (m Migration) sameRows(ctx context.Context, db string) (bool, error) {
-	want, err := RowCounts(ctx, m.Source, db)
+func (m Migration) sameRows(ctx context.Context, db Database) (bool, error) {
+	want, err := RowCounts(ctx, m.Source, db.Name)
 	if err != nil {
 		return false, err
 	}
-	got, err := RowCounts(ctx, m.Target, db)
+	got, err := RowCounts(ctx, m.Target, db.Name)
 	if err != nil {
 		return false, err
 	}
-	return len(CompareRowCounts(want, got)) == 0, nil
+	return len(CompareRowCounts(db.expected(want), got)) == 0, nil
+}
+
+// expected is what the row counts of a copy of the source must be: those
+// of the source, but none in a table whose rows an application's rule
+// leaves behind (Synapse's one-time keys, which clients upload again).
+func (db Database) expected(source map[string]int64) map[string]int64 {
+	want := make(map[string]int64, len(source))
+	for table, n := range source {
+		if db.skipsData(table) {
+			n = 0
+		}
+		want[table] = n
+	}
+	return want
+}
+
+// skipsData says whether table ("schema.name", as RowCounts names it) is
+// one of SkipData's, which name tables unqualified.
+func (db Database) skipsData(table string) bool {
+	for _, name := range db.SkipData {
+		if table == name || strings.HasSuffix(table, "."+name) {
+			return true
+		}
+	}
+	return false
 }
 
 // verify takes the source's manifests (its apps are stopped: they no
@@ -271,11 +296,20 @@ func (m Migration) verify(ctx context.Context, j *Journal) error {
 	if err != nil {
 		return fmt.Errorf("at the target: %w", err)
 	}
-	if diffs := source.differences(target); len(diffs) > 0 {
+	if diffs := m.expected(source).differences(target); len(diffs) > 0 {
 		return fmt.Errorf("the target differs from the source; nothing was started:\n  %s", strings.Join(diffs, "\n  "))
 	}
-	j.Trees, j.Rows = source.Trees, source.Rows
+	j.Trees, j.Rows = source.Trees, source.Rows // as they are: finalize compares the source with itself
 	return nil
+}
+
+// expected is what the target must hold after copying source.
+func (m Migration) expected(source snapshot) snapshot {
+	want := snapshot{Trees: source.Trees, Rows: map[string]map[string]int64{}}
+	for _, app := range m.Operator.Apps {
+		want.Rows[app.Database.Name] = app.Database.expected(source.Rows[app.Database.Name])
+	}
+	return want
 }
 
 // snapshot is every manifest of one side.

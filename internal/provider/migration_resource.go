@@ -391,7 +391,7 @@ func (p preparedMigration) describe() migrate.Operator {
 		op.Apps = append(op.Apps, migrate.App{
 			Kind: a.Kind, Service: app.Service, StateDir: app.StateDir, Secrets: app.Secrets,
 			SecretsDir: path.Join(secretsRoot, a.Operator, a.Kind),
-			Database:   migrate.Database{Name: app.Database, Owner: app.Database},
+			Database:   migrate.Database{Name: app.Database, Owner: app.Database, SkipData: app.MigrationSkipsData},
 		})
 	}
 	return op

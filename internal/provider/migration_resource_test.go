@@ -149,6 +149,9 @@ func TestAccMigration_betweenProviders(t *testing.T) {
 				PreConfig: func() {
 					authorize(t, p.a, p.sourceKey)
 					before = fillWithData(t, p.a, p.name)
+					if out, err := inMatrixDatabase(t, p.a, p.name, `INSERT INTO e2e_one_time_keys_json (user_id, key_id, key_json) VALUES ('@a:club.example', 'k1', '{}'), ('@b:club.example', 'k2', '{}')`); err != nil {
+						t.Fatalf("one-time keys at the source: %v: %s", err, out)
+					}
 				},
 				Config: p.newConfig(p.migration(false)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
@@ -167,6 +170,9 @@ func TestAccMigration_betweenProviders(t *testing.T) {
 					func(*terraform.State) error { return expectDataAt(t, p.a, p.name, true) },
 					func(*terraform.State) error { return expectStopped(t, p.a, p.name) },
 					func(*terraform.State) error { return expectUsedKey(t, p.a, p.sourceKey) },
+					// Synapse's rule: one-time keys stay behind; the source keeps its own.
+					func(*terraform.State) error { return expectOneTimeKeys(t, p.b, p.name, "0") },
+					func(*terraform.State) error { return expectOneTimeKeys(t, p.a, p.name, "2") },
 				),
 			},
 			{
@@ -213,6 +219,24 @@ func expectMoves(resourceName, what string, least int64) resource.TestCheckFunc 
 		}
 		return fmt.Errorf("moves does not list %s", what)
 	}
+}
+
+// inMatrixDatabase runs SQL in the Synapse database of the operator's
+// container on h.
+func inMatrixDatabase(t *testing.T, h sandbox.Host, name, sql string) (string, error) {
+	return onHost(t, h, `nixos-container run "$1" -- sh -c 'cd / && exec runuser -u postgres -- psql -X -At -h /run/postgresql -d matrix-synapse -c "$1"' sh "$2"`, name, sql)
+}
+
+// expectOneTimeKeys checks how many one-time keys Synapse's database holds.
+func expectOneTimeKeys(t *testing.T, h sandbox.Host, name, want string) error {
+	out, err := inMatrixDatabase(t, h, name, "SELECT count(*) FROM e2e_one_time_keys_json")
+	switch {
+	case err != nil:
+		return fmt.Errorf("counting one-time keys on %s: %w: %s", h.Name, err, out)
+	case out != want:
+		return fmt.Errorf("%s one-time keys on %s, want %s", out, h.Name, want)
+	}
+	return nil
 }
 
 func runtimeAddress(s *terraform.State, name string) string {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"path"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -159,7 +158,7 @@ var errTargetFailed = errors.New("the target stopped reading")
 // dropped.
 func stream(ctx context.Context, src Runner, archive []string, dst Runner, extract []string) (sent int64, srcErr, dstErr error) {
 	pr, pw := io.Pipe()
-	counted := &countingWriter{w: pw}
+	counted := &remote.CountingWriter{W: pw}
 	srcCtx, killSource := context.WithCancelCause(ctx)
 	defer killSource(nil)
 	archived := make(chan error, 1)
@@ -178,7 +177,7 @@ func stream(ctx context.Context, src Runner, archive []string, dst Runner, extra
 	if srcErr = <-archived; errors.Is(srcErr, errTargetFailed) {
 		srcErr = nil
 	}
-	return counted.n.Load(), srcErr, dstErr
+	return counted.N(), srcErr, dstErr
 }
 
 // discard removes a staging dir a failed copy left, if the target still
@@ -266,21 +265,5 @@ shift
 // streamTimeout bounds a command that moves or reads a whole tree when ctx
 // has no deadline: state of years takes long.
 func streamTimeout(ctx context.Context) time.Duration {
-	if deadline, ok := ctx.Deadline(); ok {
-		return max(time.Until(deadline), time.Second)
-	}
-	return 8 * time.Hour
-}
-
-// countingWriter counts the bytes its writer took; atomically, as the
-// count is read while a session goroutine may still write.
-type countingWriter struct {
-	w io.Writer
-	n atomic.Int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n.Add(int64(n))
-	return n, err
+	return remote.TimeoutUntilDeadline(ctx, 8*time.Hour)
 }

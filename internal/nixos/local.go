@@ -204,10 +204,7 @@ const rootFailedStatus = "90"
 const copyTimeout = 4 * time.Hour
 
 func transferTimeout(ctx context.Context) time.Duration {
-	if deadline, ok := ctx.Deadline(); ok {
-		return max(time.Until(deadline), time.Second)
-	}
-	return copyTimeout
+	return remote.TimeoutUntilDeadline(ctx, copyTimeout)
 }
 
 // exportOrder sorts paths so that every one comes after its references,
@@ -291,7 +288,7 @@ func stream(ctx context.Context, r Streamer, export *exec.Cmd, receive remote.Cm
 		return 0, receiveError(r.Run(ctx, receive))
 	}
 	pr, pw := io.Pipe()
-	sent := &countingWriter{w: pw}
+	sent := &remote.CountingWriter{W: pw}
 	log := &tailWriter{}
 	export.Stdout, export.Stderr = sent, log
 	var hostDone atomic.Bool // set before the host's end of the pipe closes
@@ -313,9 +310,9 @@ func stream(ctx context.Context, r Streamer, export *exec.Cmd, receive remote.Cm
 	hostDone.Store(true)
 	pr.CloseWithError(errors.New("the host stopped reading"))
 	if failed := <-exported; failed != nil {
-		return sent.n, failed
+		return sent.N(), failed
 	}
-	return sent.n, receiveError(hostErr)
+	return sent.N(), receiveError(hostErr)
 }
 
 // receiveError tells a failed import from a failed GC root registration.
@@ -394,16 +391,4 @@ func (t *tailWriter) lastLines(n int) string {
 		start = strings.LastIndexByte(text[:start], '\n')
 	}
 	return text[start+1:]
-}
-
-// countingWriter counts the bytes its writer took.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

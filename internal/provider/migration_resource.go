@@ -181,9 +181,21 @@ func (r *migrationResource) measure(ctx context.Context, operator string, src mi
 	if err != nil {
 		return moves, apps, err
 	}
+	if moves, err = p.moves(ctx); err != nil {
+		return moves, apps, err
+	}
+	apps, diags := p.applications(ctx)
+	if diags.HasError() {
+		return moves, apps, fmt.Errorf("%v", diags)
+	}
+	return moves, apps, nil
+}
+
+// moves measures at the source what the migration will move.
+func (p preparedMigration) moves(ctx context.Context) (types.List, error) {
 	sizes, err := p.migration.Sizes(ctx)
 	if err != nil {
-		return moves, apps, err
+		return types.List{}, err
 	}
 	type move struct {
 		What  string `tfsdk:"what"`
@@ -194,11 +206,10 @@ func (r *migrationResource) measure(ctx context.Context, operator string, src mi
 		list[i] = move{What: s.What, Bytes: s.Bytes}
 	}
 	moves, diags := types.ListValueFrom(ctx, types.ObjectType{AttrTypes: moveTypes}, list)
-	more, d := p.applications(ctx)
-	if diags.Append(d...); diags.HasError() {
-		return moves, more, fmt.Errorf("%v", diags)
+	if diags.HasError() {
+		return moves, fmt.Errorf("%v", diags)
 	}
-	return moves, more, nil
+	return moves, nil
 }
 
 func (r *migrationResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -240,17 +251,18 @@ func (r *migrationResource) run(ctx context.Context, m *migrationModel, finalize
 	var diags diag.Diagnostics
 	m.ID = types.StringValue(m.target(r.data).key() + "/" + m.Operator.ValueString())
 	m.Phase = types.StringValue("")
-	if m.Moves.IsUnknown() { // not measured at plan time: measured now, before anything moves
-		moves, _, err := r.measure(ctx, m.Operator.ValueString(), m.Source)
-		if err != nil {
-			moves = types.ListNull(types.ObjectType{AttrTypes: moveTypes})
-		}
-		m.Moves = moves
-	}
 	m.DNSRecords = types.ListNull(types.ObjectType{AttrTypes: dnsRecordTypes})
 	mig, sourceData, err := r.prepare(ctx, m)
 	if sourceData != nil && sourceData != r.data {
 		defer sourceData.pool.Close()
+	}
+	if m.Moves.IsUnknown() { // not measured at plan time: measured now, before anything moves
+		m.Moves = types.ListNull(types.ObjectType{AttrTypes: moveTypes})
+		if err == nil {
+			if moves, sizeErr := mig.moves(ctx); sizeErr == nil {
+				m.Moves = moves
+			}
+		}
 	}
 	if err != nil {
 		diags.Append(remoteErrorDiagnostic("Preparing the migration of operator "+m.Operator.ValueString(), err))

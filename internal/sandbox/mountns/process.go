@@ -146,13 +146,18 @@ func Processes(launches ...Launch) []Process {
 
 // All returns one live process of every mount namespace on the machine,
 // by namespace: through /proc/PID/root, each shows that namespace's files.
+// It is the one that started first (the oldest, such as a host's sshd), as
+// a namespace busy with builds has many processes that end any moment, and
+// one that ends takes /proc/PID/root with it.
 func All() map[string]int {
-	all := map[string]int{}
-	for pid := range liveProcesses() {
-		if ns, err := Of(pid); err == nil {
-			if _, seen := all[ns]; !seen {
-				all[ns] = pid
-			}
+	all, started := map[string]int{}, map[string]uint64{}
+	for pid, st := range liveProcesses() {
+		ns, err := Of(pid)
+		if err != nil {
+			continue
+		}
+		if first, seen := started[ns]; !seen || st.startTime < first || (st.startTime == first && pid < all[ns]) {
+			all[ns], started[ns] = pid, st.startTime
 		}
 	}
 	return all

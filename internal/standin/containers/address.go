@@ -16,10 +16,13 @@ import (
 )
 
 // Containers take their addresses from the top of 127.0.0.0/24 down, away
-// from sandbox hosts, which take theirs from the bottom up.
+// from sandbox hosts, which take theirs from the bottom up; a fleet of more
+// containers goes on from the top of 127.0.1.0/24, then 127.0.2.0/24, and
+// so on up to 127.0.255.0/24, all of it loopback.
 const (
 	highestAddress = 254
 	lowestAddress  = 2
+	lastSubnet     = 255
 )
 
 // addressLock is an abstract unix socket: one exists per network namespace,
@@ -46,17 +49,27 @@ func lockAddresses(ctx context.Context) (release func(), err error) {
 	}
 }
 
-// pickLocalAddress returns the highest loopback address that no sandbox
-// host or container claims and on which nothing listens.
+// pickLocalAddress returns the first loopback address in the order above
+// that no sandbox host or container claims and on which nothing listens.
 func pickLocalAddress() (string, error) {
 	claimed := claimedAddresses()
-	for n := highestAddress; n >= lowestAddress; n-- {
-		address := "127.0.0." + strconv.Itoa(n)
+	for address := range candidateAddresses {
 		if !claimed[address] && !netstat.AddressInUse(address) {
 			return address, nil
 		}
 	}
 	return "", errors.New("out of IP addresses")
+}
+
+// candidateAddresses yields the addresses containers may take, in order.
+func candidateAddresses(yield func(string) bool) {
+	for subnet := 0; subnet <= lastSubnet; subnet++ {
+		for n := highestAddress; n >= lowestAddress; n-- {
+			if !yield("127.0." + strconv.Itoa(subnet) + "." + strconv.Itoa(n)) {
+				return
+			}
+		}
+	}
 }
 
 // claimedAddresses are the addresses of every running sandbox host and

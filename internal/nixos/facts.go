@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"path"
 	"strings"
 )
@@ -11,12 +12,11 @@ import (
 // RuntimeFacts is everything a refresh needs of one runtime, read in one
 // remote command.
 type RuntimeFacts struct {
-	System       string            // the running system, empty when none
-	Generation   int64             // its generation number
-	SystemDigest string            // digest of the fragments it was built from
-	DiskDigest   string            // digest of the fragments on disk now
-	OnDisk       map[string]string // fragment file name -> sha256 of its content
-	Deployed     map[string][]byte // fragment file name -> content in the running system
+	System     string            // the running system, empty when none
+	Generation int64             // its generation number
+	OnDisk     map[string]string // fragment file name -> sha256 of its content on disk
+	Running    map[string]string // fragment file name -> sha256 of its content in the running system
+	Deployed   map[string][]byte // fragment file name -> content in the running system
 	// Of a container runtime: its name, its address and whether it runs.
 	Container   string
 	Address     string
@@ -26,7 +26,7 @@ type RuntimeFacts struct {
 // InSync reports whether the running system was built from exactly the
 // fragments on disk, and, for a container, whether it runs.
 func (f RuntimeFacts) InSync() bool {
-	return f.System != "" && f.SystemDigest == f.DiskDigest && (f.Container == "" || f.ContainerUp)
+	return f.System != "" && maps.Equal(f.OnDisk, f.Running) && (f.Container == "" || f.ContainerUp)
 }
 
 // containerMarker, in a runtime's directory, names its NixOS container.
@@ -48,6 +48,25 @@ func ReadRuntime(ctx context.Context, r Remote, runtimeDir, fragmentsDir string)
 	return parseRuntimeFacts(string(out))
 }
 
+// ReadRuntimes reads the facts of every runtime whose desired state is
+// under runtimesRoot on a host, by runtime name, in one remote command: a
+// refresh of many runtimes costs one round trip per host.
+func ReadRuntimes(ctx context.Context, r Remote, runtimesRoot string) (map[string]RuntimeFacts, error) {
+	out, err := r.Output(ctx, "sh", "-c", hostRuntimesScript, "sh", systemProfile, containerProfiles, runtimesRoot)
+	if err != nil {
+		return nil, fmt.Errorf("reading the facts of the host's runtimes: %w", err)
+	}
+	facts := map[string]RuntimeFacts{}
+	sections := strings.Split("\n"+string(out), "\nruntime=")
+	for _, section := range sections[1:] {
+		name, body, _ := strings.Cut(section, "\n")
+		if facts[name], err = parseRuntimeFacts(body); err != nil {
+			return nil, fmt.Errorf("runtime %s: %w", name, err)
+		}
+	}
+	return facts, nil
+}
+
 // SystemFragments returns the fragments a system was built from, by name.
 func SystemFragments(ctx context.Context, r Remote, system string) (map[string][]byte, error) {
 	out, err := r.Output(ctx, "sh", "-c", systemFragmentsScript, "sh", system)
@@ -59,28 +78,40 @@ func SystemFragments(ctx context.Context, r Remote, system string) (map[string][
 }
 
 func parseRuntimeFacts(out string) (RuntimeFacts, error) {
-	f := RuntimeFacts{OnDisk: map[string]string{}, Deployed: map[string][]byte{}}
+	f := RuntimeFacts{OnDisk: map[string]string{}, Running: map[string]string{}, Deployed: map[string][]byte{}}
 	for _, line := range strings.Split(out, "\n") {
 		if k, v, ok := strings.Cut(line, "="); ok && !strings.Contains(k, " ") {
 			f.setField(k, v)
 			continue
 		}
-		fields := strings.Fields(line)
+		fields := strings.SplitN(line, " ", 3)
 		if len(fields) != 3 {
 			continue
 		}
-		switch fields[0] {
-		case "disk":
-			f.OnDisk[fields[1]] = fields[2]
-		case "deployed":
-			content, err := base64.StdEncoding.DecodeString(fields[2])
-			if err != nil {
-				return f, fmt.Errorf("runtime facts: fragment %s: %w", fields[1], err)
-			}
-			f.Deployed[fields[1]] = content
+		if err := f.setFragment(fields[0], fields[1], fields[2]); err != nil {
+			return f, err
 		}
 	}
 	return f, nil
+}
+
+// setFragment takes one "KIND NAME VALUE" line about a fragment.
+func (f *RuntimeFacts) setFragment(kind, name, value string) error {
+	switch kind {
+	case "disk":
+		f.OnDisk[name] = value
+	case "running":
+		f.Running[name] = value
+	case "fragment":
+		f.Deployed[name] = []byte(value)
+	case "deployed":
+		content, err := base64.StdEncoding.DecodeString(value)
+		if err != nil {
+			return fmt.Errorf("runtime facts: fragment %s: %w", name, err)
+		}
+		f.Deployed[name] = content
+	}
+	return nil
 }
 
 func (f *RuntimeFacts) setField(key, value string) {
@@ -89,10 +120,6 @@ func (f *RuntimeFacts) setField(key, value string) {
 		f.System = value
 	case "link":
 		f.Generation = GenerationOf(value)
-	case "system_digest":
-		f.SystemDigest = value
-	case "disk_digest":
-		f.DiskDigest = value
 	case "container":
 		f.Container = value
 	case "address":

@@ -58,9 +58,9 @@ func TestActivationErrorMessages(t *testing.T) {
 }
 
 func TestParseRuntimeFacts(t *testing.T) {
-	out := "system=/nix/store/abc-nixos-system-web\nlink=system-7-link\nsystem_digest=d1\ndisk_digest=d1\n" +
-		"disk runtime.json 0a1b\ndisk operator-club.json 2c3d\n" +
-		"deployed runtime.json eyJuYW1lIjoid2ViIn0=\n"
+	out := "system=/nix/store/abc-nixos-system-web\nlink=system-7-link\n" +
+		"fragment runtime.json {\"name\": \"web\"}\nfragment operator-club.json {}\n" +
+		"disk runtime.json 0a1b\ndisk operator-club.json 2c3d\nrunning runtime.json 0a1b\nrunning operator-club.json 2c3d\n"
 	f, err := parseRuntimeFacts(out)
 	if err != nil {
 		t.Fatal(err)
@@ -68,16 +68,22 @@ func TestParseRuntimeFacts(t *testing.T) {
 	if f.System != "/nix/store/abc-nixos-system-web" || f.Generation != 7 || !f.InSync() {
 		t.Fatalf("parsed %+v", f)
 	}
-	if f.OnDisk["operator-club.json"] != "2c3d" || string(f.Deployed["runtime.json"]) != `{"name":"web"}` {
+	if f.OnDisk["operator-club.json"] != "2c3d" || string(f.Deployed["runtime.json"]) != `{"name": "web"}` {
 		t.Fatalf("fragments %+v %q", f.OnDisk, f.Deployed)
 	}
 	if _, err := parseRuntimeFacts("deployed x.json !!!\n"); err == nil {
 		t.Fatal("bad base64 accepted")
 	}
-	if f, _ := parseRuntimeFacts("system=\nlink=\nsystem_digest=\n"); f.InSync() {
+	if f, _ := parseRuntimeFacts("system=\nlink=\n"); f.InSync() {
 		t.Fatal("a runtime with no system is not in sync")
 	}
-	container := "container=op1\naddress=127.0.0.250\nstatus=%s\nsystem=/nix/store/abc\nsystem_digest=d1\ndisk_digest=d1\n"
+	if f, _ := parseRuntimeFacts(strings.Replace(out, "running operator-club.json 2c3d", "running operator-club.json 9f9f", 1)); f.InSync() {
+		t.Fatal("a fragment changed on disk leaves the runtime out of sync")
+	}
+	if f, _ := parseRuntimeFacts(out + "disk application-club-mastodon.json 4e5f\n"); f.InSync() {
+		t.Fatal("a fragment added on disk leaves the runtime out of sync")
+	}
+	container := "container=op1\naddress=127.0.0.250\nstatus=%s\nsystem=/nix/store/abc\ndisk runtime.json 0a1b\nrunning runtime.json 0a1b\n"
 	f, _ = parseRuntimeFacts(fmt.Sprintf(container, "up"))
 	if f.Container != "op1" || f.Address != "127.0.0.250" || !f.ContainerUp || !f.InSync() {
 		t.Fatalf("container runtime parsed %+v", f)

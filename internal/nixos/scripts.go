@@ -122,32 +122,70 @@ finish $?
 // it into etc/fediversity/fragments.sha256 of every system it builds.
 const digestFunction = `digest() { for f in $(cd "$1" && ls | grep '\.json$' | LC_ALL=C sort); do printf '%s\n' "$f"; cat "$1/$f"; printf '\n'; done | sha256sum | cut -d ' ' -f 1; }`
 
-// runtimeFactsScript prints what a refresh needs of a runtime in one call:
-// the running system and its generation, the digests of the fragments it
-// was built from and of those on disk, each fragment's hash on disk, and
-// each fragment as the running system includes it (base64). A runtime dir
-// with a container file is that NixOS container's: its profile, address
-// and whether it runs. Arguments: system_profile containers_root
-// runtime_dir fragments_dir.
-const runtimeFactsScript = digestFunction + `
+// runtimeFactsFunction defines runtime_facts PROFILE CONTAINERS RUNTIME_DIR
+// FRAGMENTS_DIR, which prints what a refresh needs of one runtime: the
+// running system and its generation link, each fragment's hash on disk and
+// in the running system, and each fragment as the running system includes
+// it (one line of JSON, as the provider writes them). A runtime dir with a
+// container file is that NixOS container's: its profile, address and
+// whether it runs. A refresh of a fleet runs it for every runtime on a
+// host, so it spends few processes: shell builtins read the files, and one
+// sha256sum hashes every fragment of a runtime.
+const runtimeFactsFunction = `
+runtime_facts() {
+  profile=$1 runtime=$3 fragments=$4 container= system= address=
+  [ -r "$runtime/` + containerMarker + `" ] && IFS= read -r container <"$runtime/` + containerMarker + `"
+  if [ -n "$container" ]; then
+    profile=$2/$container/system
+    printf 'container=%s\n' "$container"
+    address=
+    # What nixos-container show-ip prints, read without starting it.
+    [ -r "/etc/nixos-containers/$container.conf" ] && while IFS='=' read -r key value; do
+      [ "$key" = LOCAL_ADDRESS ] && address=${value%%/*}
+    done <"/etc/nixos-containers/$container.conf"
+    printf 'address=%s\n' "$address"
+    printf 'status=%s\n' "$(nixos-container status "$container" 2>/dev/null || true)"
+  fi
+  if cd -P "$profile" 2>/dev/null; then system=$PWD; cd /; fi
+  printf 'system=%s\n' "$system"
+  printf 'link=%s\n' "$(readlink "$profile" 2>/dev/null || true)"
+  set --
+  for f in "$fragments"/*.json; do [ -e "$f" ] && set -- "$@" "$f"; done
+  [ -n "$system" ] && for f in "$system"/etc/fediversity/fragments/*.json; do
+    [ -e "$f" ] || continue
+    set -- "$@" "$f"
+    c=
+    IFS= read -r c <"$f" || true
+    printf 'fragment %s %s\n' "${f##*/}" "$c"
+  done
+  [ $# -gt 0 ] && sha256sum -- "$@" | while read -r hash f; do
+    case $f in
+      "$fragments"/*) printf 'disk %s %s\n' "${f##*/}" "$hash" ;;
+      *) printf 'running %s %s\n' "${f##*/}" "$hash" ;;
+    esac
+  done
+  return 0
+}
+`
+
+// runtimeFactsScript prints the facts of one runtime. Arguments:
+// system_profile containers_root runtime_dir fragments_dir.
+const runtimeFactsScript = runtimeFactsFunction + `
 set -u
-profile=$1 containers=$2 runtime=$3 fragments=$4
-container=$(cat "$runtime/` + containerMarker + `" 2>/dev/null || true)
-if [ -n "$container" ]; then
-  profile=$containers/$container/system
-  printf 'container=%s\n' "$container"
-  printf 'address=%s\n' "$(nixos-container show-ip "$container" 2>/dev/null || true)"
-  printf 'status=%s\n' "$(nixos-container status "$container" 2>/dev/null || true)"
-fi
-system=$(readlink -f "$profile" 2>/dev/null || true)
-printf 'system=%s\n' "$system"
-printf 'link=%s\n' "$(readlink "$profile" 2>/dev/null || true)"
-printf 'system_digest=%s\n' "$(cat "$system/etc/fediversity/fragments.sha256" 2>/dev/null || true)"
-[ -d "$fragments" ] && printf 'disk_digest=%s\n' "$(digest "$fragments")"
-for f in "$fragments"/*.json; do
-  [ -e "$f" ] && printf 'disk %s %s\n' "$(basename "$f")" "$(sha256sum <"$f" | cut -d ' ' -f 1)"
+runtime_facts "$@"
+exit 0
+`
+
+// hostRuntimesScript prints the facts of every runtime on a host, each
+// after a "runtime=NAME" line. Arguments: system_profile containers_root
+// runtimes_root.
+const hostRuntimesScript = runtimeFactsFunction + `
+set -u
+for dir in "$3"/*; do
+  [ -d "$dir" ] || continue
+  printf 'runtime=%s\n' "${dir##*/}"
+  runtime_facts "$1" "$2" "$dir" "$dir/fragments"
 done
-` + deployedFragments + `
 exit 0
 `
 

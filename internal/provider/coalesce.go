@@ -38,11 +38,16 @@ const gatherWindow = 750 * time.Millisecond
 // deployFunc builds and activates a runtime's system once.
 type deployFunc func(ctx context.Context, repair bool) (nixos.Result, error)
 
-// deploy runs run for the batch this deploy joins and returns its result.
-func (d *deployBatches) deploy(ctx context.Context, runtime string, repair bool, run deployFunc) (nixos.Result, error) {
+// admitFunc waits until the runtime's host may take one more build (see
+// buildSlots); release ends the admission.
+type admitFunc func(ctx context.Context) (release func(), err error)
+
+// deploy runs run for the batch this deploy joins, once admit lets it, and
+// returns its result.
+func (d *deployBatches) deploy(ctx context.Context, runtime string, repair bool, admit admitFunc, run deployFunc) (nixos.Result, error) {
 	b, leader := d.join(runtime, repair)
 	if leader {
-		d.lead(ctx, runtime, b, run)
+		d.lead(ctx, runtime, b, admit, run)
 	}
 	select {
 	case <-b.done:
@@ -69,11 +74,11 @@ func (d *deployBatches) join(runtime string, repair bool) (b *deployBatch, leade
 	return b, !ok
 }
 
-// lead gathers members, waits for the runtime's previous batch, closes the
-// batch to newcomers and runs it.
-func (d *deployBatches) lead(ctx context.Context, runtime string, b *deployBatch, run deployFunc) {
+// lead gathers members, waits for the runtime's previous batch and for
+// admission on its host, closes the batch to newcomers and runs it.
+func (d *deployBatches) lead(ctx context.Context, runtime string, b *deployBatch, admit admitFunc, run deployFunc) {
 	defer close(b.done)
-	release, err := d.gatherAndWait(ctx, runtime)
+	release, err := d.gatherAndWait(ctx, runtime, admit)
 	d.close(runtime, b)
 	if err != nil {
 		b.err = err
@@ -83,7 +88,7 @@ func (d *deployBatches) lead(ctx context.Context, runtime string, b *deployBatch
 	b.result, b.err = run(ctx, b.repairWanted(&d.mu))
 }
 
-func (d *deployBatches) gatherAndWait(ctx context.Context, runtime string) (release func(), err error) {
+func (d *deployBatches) gatherAndWait(ctx context.Context, runtime string, admit admitFunc) (release func(), err error) {
 	gather := time.NewTimer(gatherWindow)
 	defer gather.Stop()
 	select {
@@ -94,10 +99,15 @@ func (d *deployBatches) gatherAndWait(ctx context.Context, runtime string) (rele
 	slot := d.slot(runtime)
 	select {
 	case slot <- struct{}{}:
-		return func() { <-slot }, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for the previous deploy of the runtime: %w", context.Cause(ctx))
 	}
+	admitted, err := admit(ctx)
+	if err != nil {
+		<-slot
+		return nil, err
+	}
+	return func() { admitted(); <-slot }, nil
 }
 
 func (d *deployBatches) slot(runtime string) chan struct{} {

@@ -32,6 +32,9 @@ func (r *recorder) run(context.Context, bool) (nixos.Result, error) {
 	return nixos.Result{Changed: true, System: fmt.Sprintf("/nix/store/system-%d", n)}, r.err
 }
 
+// admitAll admits every build at once: no host bounds them.
+func admitAll(context.Context) (func(), error) { return func() {}, nil }
+
 func (r *recorder) runRepair(ctx context.Context, repair bool) (nixos.Result, error) {
 	if repair {
 		r.repairs.Add(1)
@@ -44,7 +47,7 @@ func deployAll(d *deployBatches, n int, run deployFunc, repair func(i int) bool)
 	results, errs := make([]nixos.Result, n), make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { results[i], errs[i] = d.deploy(context.Background(), "rt", repair(i), run) })
+		wg.Go(func() { results[i], errs[i] = d.deploy(context.Background(), "rt", repair(i), admitAll, run) })
 	}
 	wg.Wait()
 	return results, errs
@@ -70,7 +73,7 @@ func TestDeploysDuringARunFormTheNextBatch(t *testing.T) {
 	var d deployBatches
 	r := &recorder{took: 2 * gatherWindow}
 	first := make(chan error, 1)
-	go func() { _, err := d.deploy(context.Background(), "rt", false, r.run); first <- err }()
+	go func() { _, err := d.deploy(context.Background(), "rt", false, admitAll, r.run); first <- err }()
 	time.Sleep(gatherWindow + gatherWindow/2) // the first batch runs now
 	_, errs := deployAll(&d, 3, r.run, never)
 	if err := errors.Join(append(errs, <-first)...); err != nil {
@@ -105,11 +108,11 @@ func TestACancelledMemberStopsWaitingAndTheBatchGoesOn(t *testing.T) {
 	var d deployBatches
 	r := &recorder{took: 100 * time.Millisecond}
 	done := make(chan error, 1)
-	go func() { _, err := d.deploy(context.Background(), "rt", false, r.run); done <- err }()
+	go func() { _, err := d.deploy(context.Background(), "rt", false, admitAll, r.run); done <- err }()
 	time.Sleep(gatherWindow / 4)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := d.deploy(ctx, "rt", false, r.run); !errors.Is(err, context.Canceled) {
+	if _, err := d.deploy(ctx, "rt", false, admitAll, r.run); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled member got %v", err)
 	}
 	if err := <-done; err != nil || r.runs.Load() != 1 {
@@ -123,10 +126,33 @@ func TestRuntimesDoNotWaitForEachOther(t *testing.T) {
 	var wg sync.WaitGroup
 	began := time.Now()
 	for _, rt := range []string{"a", "b"} {
-		wg.Go(func() { _, _ = d.deploy(context.Background(), rt, false, r.run) })
+		wg.Go(func() { _, _ = d.deploy(context.Background(), rt, false, admitAll, r.run) })
 	}
 	wg.Wait()
 	if r.runs.Load() != 2 || !r.overlapped.Load() {
 		t.Fatalf("two runtimes: %d runs, overlapping %v (took %s); want two at once", r.runs.Load(), r.overlapped.Load(), time.Since(began))
+	}
+}
+
+// With one build slot on a host, its runtimes build one after the other,
+// and a change that arrives while its runtime waits for the slot joins the
+// waiting batch instead of building again afterwards.
+func TestBuildSlotsBoundAHostsBuilds(t *testing.T) {
+	var d deployBatches
+	slots := &buildSlots{size: 1}
+	admit := func(ctx context.Context) (func(), error) { return slots.acquire(ctx, "host") }
+	r := &recorder{took: 3 * gatherWindow}
+	var wg sync.WaitGroup
+	wg.Go(func() { _, _ = d.deploy(context.Background(), "a", false, admit, r.run) })
+	time.Sleep(gatherWindow / 3) // a takes the slot first
+	wg.Go(func() { _, _ = d.deploy(context.Background(), "b", false, admit, r.run) })
+	time.Sleep(2 * gatherWindow) // a builds; b gathered and waits for the slot
+	wg.Go(func() { _, _ = d.deploy(context.Background(), "b", false, admit, r.run) })
+	wg.Wait()
+	if r.overlapped.Load() {
+		t.Fatal("two builds ran at once on a host with one build slot")
+	}
+	if r.runs.Load() != 2 {
+		t.Fatalf("%d builds, want 2: the late change to b belongs in b's waiting batch", r.runs.Load())
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/fediversity/terraform-provider-fediversity/internal/nixos"
 	"github.com/fediversity/terraform-provider-fediversity/internal/probe"
 	"github.com/fediversity/terraform-provider-fediversity/internal/remote"
 )
@@ -71,6 +72,24 @@ func (m connectionModel) port() int64 {
 		return defaultPort
 	}
 	return m.Port.ValueInt64()
+}
+
+// factsKey names the host in the runtime facts cache.
+func (m connectionModel) factsKey() string {
+	return hostID(m.Address.ValueString(), m.port())
+}
+
+// prefetchRuntimes starts reading every runtime on the host in one remote
+// command, so that the refresh of the runtimes, operators and applications
+// on it that follows asks the host nothing more.
+func (d *providerData) prefetchRuntimes(ctx context.Context, m connectionModel) {
+	d.facts.prefetchHost(ctx, m.factsKey(), func(ctx context.Context) (map[string]nixos.RuntimeFacts, error) {
+		c, err := d.client(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		return nixos.ReadRuntimes(ctx, c, runtimesRoot)
+	})
 }
 
 func (m hostAddressModel) minimumNix() *goversion.Version {

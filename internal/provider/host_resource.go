@@ -207,6 +207,7 @@ func (r *hostResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	}
 	state.Endpoint, diags = state.object(ctx)
 	resp.Diagnostics.Append(diags...)
+	r.data.prefetchRuntimes(ctx, state.connectionModel)
 	facts, err := probeHost(ctx, r.data, state.hostAddressModel)
 	switch {
 	case remote.IsTransient(err):

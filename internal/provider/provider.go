@@ -3,6 +3,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/providervalidator"
@@ -44,6 +45,7 @@ type providerModel struct {
 	KeepaliveCountMax types.Int64  `tfsdk:"keepalive_count_max"`
 	MaxSessions       types.Int64  `tfsdk:"max_sessions_per_host"`
 	HealthTimeout     types.String `tfsdk:"health_timeout"`
+	MaxBuildsPerHost  types.Int64  `tfsdk:"max_builds_per_host"`
 }
 
 func (p *fediversityProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -92,6 +94,12 @@ func (p *fediversityProvider) Schema(_ context.Context, _ provider.SchemaRequest
 				MarkdownDescription: "Concurrent SSH sessions multiplexed on the single connection to each host. Defaults to `8`; OpenSSH's `MaxSessions` defaults to 10.",
 				Optional:            true,
 				Validators:          []validator.Int64{int64validator.Between(1, 64)},
+			},
+			"max_builds_per_host": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("Runtimes of one host that build and switch at the same time; more wait their turn in the provider. "+
+					"Each build evaluates a NixOS system, which takes a CPU and memory of its own on the building machine. Defaults to `%d`.", defaultMaxBuildsPerHost),
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.Between(1, 64)},
 			},
 		},
 	}

@@ -28,6 +28,7 @@ const (
 	defaultKeepaliveInterval = "15s"
 	defaultKeepaliveCountMax = 3
 	defaultMaxSessions       = 8
+	defaultMaxBuildsPerHost  = 2
 	defaultHealthTimeout     = "2m"
 )
 
@@ -45,6 +46,8 @@ type providerData struct {
 	facts factsCache
 	// deploys coalesces the deploys of one runtime within an apply.
 	deploys deployBatches
+	// builds bounds the builds running at once on each host.
+	builds *buildSlots
 }
 
 func newProviderData(ctx context.Context, config providerModel) (*providerData, diag.Diagnostics) {
@@ -52,6 +55,7 @@ func newProviderData(ctx context.Context, config providerModel) (*providerData, 
 	data := &providerData{
 		defaultUser:   stringOr(config.User, envOr("FEDIVERSITY_SSH_USER", defaultUser)),
 		healthTimeout: durationOr(config.HealthTimeout, defaultHealthTimeout),
+		builds:        &buildSlots{size: int(int64Or(config.MaxBuildsPerHost, defaultMaxBuildsPerHost))},
 	}
 	if file := stringOr(config.KnownHostsFile, os.Getenv("FEDIVERSITY_KNOWN_HOSTS_FILE")); file != "" {
 		data.knownHostsFiles = []string{expandHome(file)}
@@ -96,7 +100,7 @@ func (d *providerData) withKey(privateKey, privateKeyFile types.String) (*provid
 	cfg := d.poolConfig
 	cfg.Auth = []ssh.AuthMethod{ssh.PublicKeys(signer)}
 	return &providerData{defaultUser: d.defaultUser, knownHostsFiles: d.knownHostsFiles, healthTimeout: d.healthTimeout,
-		pool: remote.NewPool(cfg), poolConfig: cfg}, nil
+		pool: remote.NewPool(cfg), poolConfig: cfg, builds: d.builds}, nil
 }
 
 // configuredData is what every resource and data source does in Configure:

@@ -260,11 +260,21 @@ func (o runtimeOps) removeFragment(ctx context.Context, name string) error {
 // services stopped behind its back.
 func (o runtimeOps) deploy(ctx context.Context, timeout time.Duration, settings *runtimeFragmentModel, repair bool) (nixos.Result, error) {
 	if settings != nil {
+		release, err := o.admitBuild(ctx)
+		if err != nil {
+			return nixos.Result{}, err
+		}
+		defer release()
 		return o.activate(ctx, timeout, settings, repair)
 	}
-	return o.data.deploys.deploy(ctx, o.key(), repair, func(ctx context.Context, repair bool) (nixos.Result, error) {
+	return o.data.deploys.deploy(ctx, o.key(), repair, o.admitBuild, func(ctx context.Context, repair bool) (nixos.Result, error) {
 		return o.activate(ctx, timeout, nil, repair)
 	})
+}
+
+// admitBuild waits for one of the host's build slots (max_builds_per_host).
+func (o runtimeOps) admitBuild(ctx context.Context) (release func(), err error) {
+	return o.data.builds.acquire(ctx, o.target.Host.factsKey())
 }
 
 // activate builds and switches once; see deploy.
@@ -338,9 +348,10 @@ func (o runtimeOps) settings(ctx context.Context) (*runtimeFragmentModel, error)
 	return &f, nil
 }
 
-// facts reads the runtime's facts once per refresh.
+// facts reads the runtime's facts once per refresh, or takes them from
+// its host's read of all its runtimes.
 func (o runtimeOps) facts(ctx context.Context) (nixos.RuntimeFacts, error) {
-	return o.data.facts.get(ctx, o.key(), func(ctx context.Context) (nixos.RuntimeFacts, error) {
+	return o.data.facts.get(ctx, o.target.Host.factsKey(), o.key(), func(ctx context.Context) (nixos.RuntimeFacts, error) {
 		c, err := o.client(ctx)
 		if err != nil {
 			return nixos.RuntimeFacts{}, err
@@ -350,7 +361,7 @@ func (o runtimeOps) facts(ctx context.Context) (nixos.RuntimeFacts, error) {
 }
 
 func (o runtimeOps) key() string {
-	return fmt.Sprintf("%s:%d/%s", o.target.Host.Address.ValueString(), o.target.Host.port(), o.name())
+	return o.target.Host.factsKey() + "/" + o.name()
 }
 
 // deployDiagnostic explains a failed deploy: what failed, on which runtime

@@ -24,6 +24,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/catalogue"
+	"github.com/fediversity/terraform-provider-fediversity/internal/nixos"
 )
 
 var (
@@ -53,6 +54,7 @@ type applicationModel struct {
 	RegistrationsOpen   types.Bool          `tfsdk:"registrations_open"`
 	UserLimit           types.Int64         `tfsdk:"user_limit"`
 	RetainDataOnDestroy types.Bool          `tfsdk:"retain_data_on_destroy"`
+	Running             types.Bool          `tfsdk:"running"`
 	URL                 types.String        `tfsdk:"url"`
 	DNSRecords          types.List          `tfsdk:"dns_records"`
 	Health              types.String        `tfsdk:"health"`
@@ -69,6 +71,10 @@ type applicationFragmentModel struct {
 	// HeldBack lists units kept from starting while a migration restores
 	// the application's data; absent otherwise.
 	HeldBack []string `json:"heldBack,omitempty"`
+	// Stopped lists units kept stopped because the configuration says
+	// running = false; absent when it runs, so that fragments written
+	// before this field existed stay byte for byte what they were.
+	Stopped []string `json:"stopped,omitempty"`
 }
 
 type applicationSettingsModel struct {
@@ -109,10 +115,13 @@ func (r *applicationResource) Schema(ctx context.Context, _ resource.SchemaReque
 				Validators:          []validator.Int64{int64validator.Between(0, 1000000)}},
 			"retain_data_on_destroy": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Keep the database, files and secrets on the host when the application is destroyed. Set to `false` only to delete them for good."},
+			"running": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				MarkdownDescription: "`false` declares the application without starting it: the runtime's system still has its user, configuration, secrets, database and state directory (nothing is deleted), but its service is stopped and not health-checked, and a runtime whose applications are all stopped starts no database server, web server or mail server either. " +
+					"Setting it back to `true` starts it, behind the health gate."},
 			"url": schema.StringAttribute{Computed: true, MarkdownDescription: "Where the application answers."},
 			"dns_records": schema.ListAttribute{Computed: true, ElementType: types.ObjectType{AttrTypes: dnsRecordTypes},
 				MarkdownDescription: "The record that points the application's domain at its host (A, AAAA or CNAME), with `name`, `type`, `value` and `ttl`."},
-			"health": schema.StringAttribute{Computed: true, MarkdownDescription: "`ok`, or what the health check answered at the last apply or refresh. A refresh that finds it unhealthy plans a repair."},
+			"health": schema.StringAttribute{Computed: true, MarkdownDescription: "`ok`, `stopped` (`running = false`: not asked), or what the health check answered at the last apply or refresh. A refresh that finds it unhealthy plans a repair."},
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
@@ -176,9 +185,15 @@ func (r *applicationResource) ModifyPlan(ctx context.Context, req resource.Modif
 		return
 	}
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if state.Health.ValueString() != "ok" {
+	if foundUnhealthy(state.Health) {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("health"), types.StringUnknown())...)
 	}
+}
+
+// foundUnhealthy says whether the last apply or refresh found the
+// application failing its health check; a stopped one is not asked.
+func foundUnhealthy(health types.String) bool {
+	return health.ValueString() != "ok" && health.ValueString() != healthStopped
 }
 
 func (m applicationModel) url() string {
@@ -207,6 +222,7 @@ func (m applicationModel) fragment() applicationFragmentModel {
 	return applicationFragmentModel{
 		Operator: m.Operator.Name.ValueString(), Kind: m.Kind.ValueString(), Subdomain: m.Subdomain.ValueString(), Version: m.Version.ValueString(),
 		Settings: applicationSettingsModel{RegistrationsOpen: m.RegistrationsOpen.ValueBool(), UserLimit: m.UserLimit.ValueInt64()},
+		Stopped:  m.stoppedUnits(),
 	}
 }
 
@@ -228,7 +244,7 @@ func (r *applicationResource) Create(ctx context.Context, req resource.CreateReq
 func (r *applicationResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var health types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("health"), &health)...)
-	resp.Diagnostics.Append(r.apply(ctx, req.Plan, &resp.State, timeouts.Value.Update, applyMode{repair: health.ValueString() != "ok"})...)
+	resp.Diagnostics.Append(r.apply(ctx, req.Plan, &resp.State, timeouts.Value.Update, applyMode{repair: foundUnhealthy(health)})...)
 }
 
 // applyMode says how an apply differs between Create and Update: a created
@@ -258,17 +274,34 @@ func (r *applicationResource) apply(ctx context.Context, plan tfsdk.Plan, state 
 		diags.Append(ops.deployDiagnostic("Application Deployment Failed", "Deploying "+what, err))
 		return diags
 	}
-	// A deploy that found the system up to date (another resource's deploy
-	// already included this fragment) still checks this application.
+	m.Health, d = r.settle(ctx, ops, m, what, result)
+	diags.Append(d...)
+	if diags.HasError() {
+		return diags
+	}
+	diags.Append(state.Set(ctx, m)...)
+	return diags
+}
+
+// settle brings the application to what its running attribute asks once
+// its fragment is deployed, and returns its health. A stopped one is
+// stopped (see stopApplication). A running one that the switch did not
+// check (another resource's deploy already included this fragment, so
+// nothing changed) is checked here.
+func (r *applicationResource) settle(ctx context.Context, ops runtimeOps, m applicationModel, what string, result nixos.Result) (types.String, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	if !m.Running.ValueBool() {
+		if err := stopApplication(ctx, ops, m, result.System); err != nil {
+			diags.AddError("Application Not Stopped", fmt.Sprintf("%s is deployed with running = false but stopping it failed: %v. Apply again, or stop it on the host with systemctl stop.", what, err))
+		}
+		return types.StringValue(healthStopped), diags
+	}
 	if !result.Changed {
 		if err := ops.appHealth(ctx, m.deployed(), r.data.healthTimeout); err != nil {
 			diags.AddError("Application Unhealthy", fmt.Sprintf("%s is deployed but does not answer its health check: %v", what, err))
-			return diags
 		}
 	}
-	m.Health = types.StringValue("ok")
-	diags.Append(state.Set(ctx, m)...)
-	return diags
+	return types.StringValue("ok"), diags
 }
 
 func (r *applicationResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -302,10 +335,8 @@ func (r *applicationResource) Read(ctx context.Context, req resource.ReadRequest
 	var d diag.Diagnostics
 	m.DNSRecords, d = m.dnsRecords(ctx)
 	resp.Diagnostics.Append(d...)
-	m.Health = types.StringValue("ok")
-	if err := ops.appHealth(ctx, m.deployed(), 0); err != nil {
-		m.Health = types.StringValue(err.Error())
-	}
+	m.Running = types.BoolValue(f.running())
+	m.Health = types.StringValue(observedHealth(ctx, ops, m))
 	if m.RetainDataOnDestroy.IsNull() {
 		m.RetainDataOnDestroy = types.BoolValue(true)
 	}
@@ -400,11 +431,23 @@ func deleteApplicationData(ctx context.Context, ops runtimeOps, m applicationMod
 	return err
 }
 
-// deleteDataScript: arguments state_dir secrets_dir database.
+// deleteDataScript: arguments state_dir secrets_dir database. The
+// database server is not running when every application left on the
+// runtime is stopped (running = false): it is started for the drop, and
+// left running, as a switch would leave it.
 const deleteDataScript = `
 set -eu
 rm -rf -- "$1" "$2"
 if command -v dropdb >/dev/null 2>&1; then
+  if ! systemctl is-active -q postgresql; then
+    systemctl start postgresql
+    tries=0
+    until pg_isready -q; do
+      tries=$((tries + 1))
+      [ "$tries" -lt 600 ] || break
+      sleep 0.1
+    done
+  fi
   runuser -u postgres -- dropdb --if-exists -- "$3"
 fi
 `

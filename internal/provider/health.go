@@ -83,7 +83,8 @@ func deployedApps(fragments map[string][]byte) []deployedApp {
 			}
 		case strings.HasPrefix(name, "application-"):
 			var app applicationFragmentModel
-			if json.Unmarshal(content, &app) == nil && len(app.HeldBack) == 0 { // held back: not meant to answer yet
+			// Held back or stopped: not meant to answer (yet).
+			if json.Unmarshal(content, &app) == nil && len(app.HeldBack) == 0 && app.running() {
 				apps = append(apps, app)
 			}
 		}

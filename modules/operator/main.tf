@@ -36,4 +36,5 @@ resource "fediversity_application" "this" {
   registrations_open     = each.value.registrations_open
   user_limit             = each.value.user_limit
   retain_data_on_destroy = each.value.retain_data_on_destroy
+  running                = each.value.running
 }

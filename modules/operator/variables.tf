@@ -62,8 +62,9 @@ variable "applications" {
   description = <<-EOT
     The operator's applications by kind (mastodon, pixelfed, peertube, matrix, nextcloud, immich), each with optional settings:
     version (a supported version; unset, the newest), subdomain (unset, the kind's default: social, pixelfed, video, matrix, cloud, photos),
-    registrations_open (default false), user_limit (0, the default, is no limit) and retain_data_on_destroy (default true).
-    Example: { mastodon = {}, pixelfed = { registrations_open = true } }.
+    registrations_open (default false), user_limit (0, the default, is no limit), retain_data_on_destroy (default true) and
+    running (default true; false declares the application, keeping its data, without starting it).
+    Example: { mastodon = {}, pixelfed = { registrations_open = true }, matrix = { running = false } }.
   EOT
   type = map(object({
     version                = optional(string)
@@ -71,6 +72,7 @@ variable "applications" {
     registrations_open     = optional(bool, false)
     user_limit             = optional(number, 0)
     retain_data_on_destroy = optional(bool, true)
+    running                = optional(bool, true)
   }))
   default  = {}
   nullable = false

@@ -16,6 +16,14 @@ resource "fediversity_application" "matrix" {
   retain_data_on_destroy = false
 }
 
+# Nextcloud declared but not started: its configuration, secrets and data
+# stay on the host; running = true starts it again.
+resource "fediversity_application" "nextcloud" {
+  operator = fediversity_operator.chess_club.target
+  kind     = "nextcloud"
+  running  = false
+}
+
 output "mastodon_url" {
   value = fediversity_application.mastodon.url
 }

@@ -70,6 +70,11 @@ in
             default = [ ];
             description = "Units of the application kept from starting: a migration fills in its data first.";
           };
+          stopped = mkOption {
+            type = types.listOf types.str;
+            default = [ ];
+            description = "Units of the application kept stopped because the operator's configuration says so (running = false); the rest of it stays.";
+          };
         };
       });
     };

@@ -109,6 +109,10 @@ run "a_container_runtime_the_operator_and_one_application_per_entry" {
     ])
     error_message = "user_limit defaults to 0 (no limit) and retain_data_on_destroy to true, as the provider's."
   }
+  assert {
+    condition     = alltrue([for app in values(fediversity_application.this) : app.running])
+    error_message = "running defaults to true, as the provider's."
+  }
 }
 
 run "every_application_setting_reaches_its_resource" {
@@ -122,6 +126,7 @@ run "every_application_setting_reaches_its_resource" {
         registrations_open     = true
         user_limit             = 100
         retain_data_on_destroy = false
+        running                = false
       }
       mastodon = { version = "4.3.13" }
     }
@@ -133,12 +138,13 @@ run "every_application_setting_reaches_its_resource" {
       fediversity_application.this["matrix"].subdomain == "chat" &&
       fediversity_application.this["matrix"].registrations_open &&
       fediversity_application.this["matrix"].user_limit == 100 &&
-      !fediversity_application.this["matrix"].retain_data_on_destroy
+      !fediversity_application.this["matrix"].retain_data_on_destroy &&
+      !fediversity_application.this["matrix"].running
     )
-    error_message = "version, subdomain, registrations_open, user_limit and retain_data_on_destroy reach the application."
+    error_message = "version, subdomain, registrations_open, user_limit, retain_data_on_destroy and running reach the application."
   }
   assert {
-    condition     = fediversity_application.this["mastodon"].version == "4.3.13" && fediversity_application.this["mastodon"].retain_data_on_destroy
+    condition     = fediversity_application.this["mastodon"].version == "4.3.13" && fediversity_application.this["mastodon"].retain_data_on_destroy && fediversity_application.this["mastodon"].running
     error_message = "Settings of one application do not leak into another."
   }
 }

@@ -50,7 +50,9 @@ in
     };
     systemd.services.matrix-synapse-database = {
       description = "Create Synapse's database with the C locale";
-      wantedBy = [ "multi-user.target" ];
+      # Kept stopped with Synapse: it would start the database server,
+      # which a runtime of stopped applications does not run.
+      wantedBy = lib.optional (app.stopped == [ ]) "multi-user.target";
       requires = [ "postgresql.service" ];
       after = [ "postgresql.service" "postgresql-setup.service" ];
       environment.PGHOST = "/run/postgresql";

@@ -11,12 +11,8 @@
 # shellcheck disable=SC2016 # the scripts in single quotes expand on the hosts
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=scripts/env.sh
-source "$repo/scripts/env.sh"
-# shellcheck source=scripts/fleet.sh
-source "$repo/scripts/fleet.sh"
-# shellcheck source=scripts/bench/common.sh
-source "$repo/scripts/bench/common.sh"
+# shellcheck source=scripts/bench/measure.sh
+source "$repo/scripts/bench/measure.sh"
 
 size_mib="${BENCH_MIGRATE_MIB:-1024}"
 rounds="${BENCH_MIGRATE_ROUNDS:-2}"
@@ -27,23 +23,15 @@ state=/var/lib/bench-migrate/state # on the hosts
 addresses=()
 ssh_opts=()
 
-log() { printf '==> %s\n' "$*" >&2; }
+bench_keep="${BENCH_MIGRATE_KEEP:-}"
 
-# cleanup runs however the script ends: the hosts stop and their state
-# (GiBs of it) goes, unless asked to stay or needed to tell what failed.
-cleanup() {
-  local status=$? address
+# bench_before_cleanup closes the SSH connections held open for the raw
+# copy before the fleet stops (see bench_cleanup in measure.sh).
+bench_before_cleanup() {
+  local address
   for address in "${addresses[@]}"; do ssh "${ssh_opts[@]}" -O exit "root@$address" 2>/dev/null || true; done
-  fleet_down "$fleet_dir" || status=1
-  if [ "${BENCH_MIGRATE_KEEP:-}" = 1 ] || [ "$status" -ne 0 ]; then
-    echo "bench-migrate: logs kept in $work, the hosts' state in $fleet_dir" >&2
-  else
-    rm -rf "$work"
-    if [ -e "$fleet_dir/.fediversity-sandbox" ]; then rm -rf "$fleet_dir"; fi
-  fi
-  exit "$status"
 }
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # connect: one SSH connection per host, opened before any timing, as the

@@ -13,12 +13,8 @@
 # side; BENCH_KEEP=1 keeps the work dir with every log.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=scripts/env.sh
-source "$repo/scripts/env.sh"
-# shellcheck source=scripts/fleet.sh
-source "$repo/scripts/fleet.sh"
-# shellcheck source=scripts/bench/common.sh
-source "$repo/scripts/bench/common.sh"
+# shellcheck source=scripts/bench/measure.sh
+source "$repo/scripts/bench/measure.sh"
 
 operators="${BENCH_OPERATORS:-20}"
 hosts="${BENCH_HOSTS:-2}"
@@ -28,33 +24,8 @@ fleet="$fleet_dir.json"
 work="$(mktemp -d "${TMPDIR:-/tmp}/fediversity-bench.XXXXXX")"
 results="$work/results"
 
-log() { printf '\n==> %s\n' "$*" >&2; }
-
-# cleanup runs however the script ends: the fleet (hosts, containers and
-# all they run) is stopped, so nothing is left behind; its state (each
-# host's store, over a GiB) and the logs go too unless asked to stay or
-# needed to tell what failed. Only a dir that `up` marked as a fleet's is
-# removed.
-cleanup() {
-  local status=$?
-  fleet_down "$fleet_dir" || status=1
-  if [ "${BENCH_KEEP:-}" = 1 ] || [ "$status" -ne 0 ]; then
-    echo "bench: logs kept in $work, the hosts' state in $fleet_dir" >&2
-  else
-    rm -rf "$work"
-    if [ -e "$fleet_dir/.fediversity-sandbox" ]; then rm -rf "$fleet_dir"; fi
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
-
-# machine prints what the figures were measured on.
-machine() {
-  echo "machine: $(nproc) CPUs, $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) memory, Linux $(uname -r)"
-  echo "versions: $(nix-build --version), OpenTofu $("$FEDIVERSITY_TOFU" version | sed -n '1s/^OpenTofu //p'), $(go version | cut -d ' ' -f 3), $(ssh -V 2>&1 | cut -d , -f 1)"
-  echo "provider: $(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)"
-}
 
 run_baseline() {
   log "baseline: $operators operators, one at a time"
@@ -84,114 +55,19 @@ tfvars() {
     "$fleet" "$(operators_json "$1")" "${apps%,}" "$guests" "${guest_apps_json%,}" "$open"
 }
 
-# activation_events: the builds and switches each host's runner counted
-# since mark_activations, as "KIND RUNTIME" (a container's profile is
-# per-container/NAME/system; the host's own is its system).
-mark_activations() {
-  local dir
-  : >"$work/activations.mark"
-  while read -r dir; do
-    echo "$dir $(wc -l 2>/dev/null <"$(activations_log "$dir")" || echo 0)" >>"$work/activations.mark"
-  done < <(fleet_hosts "$fleet" state_dir)
-}
-activation_events() {
-  local dir seen
-  while read -r dir seen; do
-    tail -n "+$((seen + 1))" "$(activations_log "$dir")" 2>/dev/null |
-      awk -v host="$(basename "$dir")" '
-        { n = split($2, p, "/"); rt = (p[n - 1] == "profiles") ? "system@" host : p[n - 1]; print $1, rt }'
-  done <"$work/activations.mark"
-}
-
-# command_events LOG N: every remote command the provider logged, as
-# "command RUNTIME", RUNTIME the first of the N operators' runtimes whose
-# name the command mentions as a word, else "-" (about the host). A log
-# entry spans lines (a script is logged line by line): each starts with its
-# timestamp.
-command_events() {
-  local names=() i
-  for ((i = 1; i <= $2; i++)); do names+=("$(op_name "$i")"); done
-  awk -v names="${names[*]}" '
-    function flush(  who, i) {
-      if (entry ~ /SSH command starting/) {
-        who = "-"
-        for (i = 1; i <= n; i++) if (entry ~ ("(^|[^a-z0-9-])" rt[i] "($|[^a-z0-9-])")) { who = rt[i]; break }
-        print "command", who
-      }
-      entry = ""
-    }
-    BEGIN { n = split(names, rt, " ") }
-    /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T/ { flush() }
-    { entry = entry "\n" $0 }
-    END { flush() }' "$1"
-}
-
-# provider_pids ROOT: the provider processes among ROOT's descendants (ps
-# truncates the command's name, so its path is matched).
-provider_pids() {
-  ps -e -o pid=,ppid=,args= | awk -v root="$1" '
-    { parent[$1] = $2; n = split($3, p, "/"); if (p[n] ~ /^terraform-provider-fediversity/) cand[$1] = 1 }
-    END { for (pid in cand) for (q = pid; q > 1; q = parent[q]) if (q == root) { print pid; break } }'
-}
-
-# watch_providers ROOT: until ROOT ends, every 100 ms, the provider
-# processes under it; then prints the largest peak resident memory (VmHWM)
-# any had and how many there were. OpenTofu starts a provider process more
-# than once per command, and each keeps its own connections and memory.
-watch_providers() {
-  local root=$1 peak=0 pid kb
-  local -A seen=()
-  while kill -0 "$root" 2>/dev/null; do
-    for pid in $(provider_pids "$root"); do
-      seen[$pid]=1
-      kb="$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)" || continue
-      if [ "${kb:-0}" -gt "$peak" ]; then peak=$kb; fi
-    done
-    sleep 0.1
-  done
-  echo "peak_mib=$((peak / 1024)) providers=${#seen[@]}"
-}
-
-# timed_tofu DIR NAME TOFU_ARG...: runs OpenTofu in DIR with the provider's
-# debug log in DIR/NAME.log, and prints its wall time and the watch's
-# figures. tofu runs in the background for the watch to know its pid; the
-# watch ends once the wait has reaped it.
-timed_tofu() {
-  local dir=$1 name=$2 began tofu watch status=0
-  shift 2
-  began="$(now)"
-  (cd "$dir" && TF_LOG_PROVIDER=DEBUG TF_LOG_PATH="$dir/$name.log" \
-    exec "$FEDIVERSITY_TOFU" "$@" -input=false -no-color >"$dir/$name.out" 2>&1) &
-  tofu=$!
-  watch_providers "$tofu" >"$dir/$name.watch" &
-  watch=$!
-  wait "$tofu" || status=$?
-  wait "$watch"
-  [ "$status" -eq 0 ] || { tail -n 40 "$dir/$name.out" >&2; return 1; }
-  echo "wall=$(awk -v a="$began" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }') $(cat "$dir/$name.watch")"
-}
-
-# dial_figures LOG: the SSH connections the provider opened ("SSH
-# connected" in its debug log): in all, and the most to one host. The log
-# does not say which provider process dialled; compare with providers=.
-dial_figures() {
-  awk '/^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T/ && /SSH connected/ {
-      total++; if (match($0, /host=[^ ]+/) && ++per[substr($0, RSTART, RLENGTH)] > max) max = per[substr($0, RSTART, RLENGTH)] }
-    END { printf "dials=%d dials_max=%d\n", total, max }' "$1"
-}
-
 # provider_phase NAME N VARIANT TOFU_ARG...: runs OpenTofu on the
 # configuration of N operators (VARIANT as for tfvars) with the provider's
 # debug log, and prints the phase's figures.
 provider_phase() {
-  local name=$1 n=$2 variant=$3 figures wall events
+  local name=$1 n=$2 variant=$3 figures wall events names
   shift 3
+  mapfile -t names < <(op_names "$n")
   log "provider: $name"
   tfvars "$n" "$variant" >"$work/provider/terraform.tfvars.json"
   mark_activations
   figures="$(timed_tofu "$work/provider" "$name" "$@")"
   wall="${figures%% *}"
-  events="$({ activation_events; command_events "$work/provider/$name.log" "$n"; } |
+  events="$({ activation_events; command_events "$work/provider/$name.log" "${names[@]}"; } |
     summarise provider "$name" "${wall#wall=}" "$n")"
   echo "$events ${figures#wall=* } $(dial_figures "$work/provider/$name.log")" >>"$results"
 }
@@ -209,6 +85,7 @@ floor_phase() {
 run_floor() {
   mkdir -p "$work/floor"
   cp "$repo/scripts/bench/floor.tf" "$work/floor/main.tf"
+  cp "$repo/scripts/bench/floor-fleet/fleet.tf" "$work/floor/"
   tfvars "$operators" - >"$work/floor/terraform.tfvars.json"
   floor_phase apply apply -auto-approve
   floor_phase noop apply -auto-approve
@@ -220,19 +97,13 @@ run_provider() {
   fleet_up "$fleet_dir" "$hosts"
   mkdir -p "$work/provider"
   cp "$repo/scripts/bench/main.tf" "$work/provider/main.tf"
+  cp "$repo/scripts/bench/fleet/fleet.tf" "$work/provider/"
   provider_phase apply "$operators" - apply -auto-approve
   provider_phase noop "$operators" - apply -auto-approve
   provider_phase refresh "$operators" - plan -refresh-only
   provider_phase add "$operators" guest apply -auto-approve
   provider_phase change "$operators" "guest open" apply -auto-approve
   run_floor
-}
-
-# field WHO PHASE KEY: one figure from the results ("-" when not measured).
-field() {
-  awk -v who="$1" -v phase="$2" -v key="$3" '
-    $1 == who && $2 == phase { for (i = 3; i <= NF; i++) if (index($i, key "=") == 1) { print substr($i, length(key) + 2); found = 1 } }
-    END { if (!found) print "-" }' "$results"
 }
 
 # row TITLE WHO PHASE: one line of the table; the ratio is to the
@@ -293,19 +164,6 @@ table() {
   echo "change one setting: registrations_open on $(op_name 1)'s Mastodon."
 }
 
-# verdict WHAT CONDITION...: whether the figures meet one of the issue's
-# targets, CONDITION an awk expression of figures; "-" is one not measured.
-verdict() {
-  local what=$1
-  shift
-  if [[ " $* " == *" - "* ]]; then
-    printf '  %-62s not measured\n' "$what"
-  elif awk "BEGIN { exit !($*) }"; then
-    printf '  %-62s met\n' "$what"
-  else
-    printf '  %-62s NOT met\n' "$what"
-  fi
-}
 
 targets() {
   echo

@@ -3,7 +3,8 @@
 # needs, then: lint, docs check, the modules' tofu tests (provider mocked),
 # unit and acceptance tests against sandbox hosts with OpenTofu, the
 # acceptance tests again with Terraform when a terraform binary is present,
-# and a short fuzzing run of remote quoting.
+# the scale benchmark at its smallest size as a smoke test, and a short
+# fuzzing run of remote quoting.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$repo/scripts/env.sh"
@@ -35,6 +36,8 @@ else
   step "no terraform binary on this machine: acceptance tests ran with OpenTofu only"
 fi
 
+step "scale benchmark smoke run: 10 operators on 20 sandbox hosts (figures printed, none asserted)"
+BENCH_SCALE_SIZES=10 scripts/bench-scale.sh
 step "fuzzing remote command quoting"
 go test -run '^$' -fuzz '^FuzzQuote$' -fuzztime 20s ./internal/remote/
 

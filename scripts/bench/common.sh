@@ -29,6 +29,12 @@ guest_apps=(peertube nextcloud immich)
 # name (containers allow at most 11 characters).
 op_name() { printf 'op%02d' "$1"; }
 
+# op_names N: the first N operators' names, one a line.
+op_names() {
+  local i
+  for ((i = 1; i <= $1; i++)); do op_name "$i"; echo; done
+}
+
 # op_host I HOSTS: the index (from 0) of the host of the I-th operator;
 # operators go round the hosts so that each host gets as many.
 op_host() { echo $(( ($1 - 1) % $2 )); }
@@ -51,12 +57,14 @@ now() { echo "$EPOCHREALTIME"; }
 
 # summarise WHO PHASE WALL RUNTIMES: one result line from events on stdin,
 # "KIND RUNTIME" each (KIND build, switch or command; RUNTIME "-" for a
-# command that is about the host, not one runtime). Both sides of the
+# command that is about the host, not one runtime; built_runtimes counts
+# the runtimes built or switched). Both sides of the
 # benchmark report through it, so their figures mean the same.
 summarise() {
   awk -v who="$1" -v phase="$2" -v wall="$3" -v runtimes="$4" '
     $2 == "-" { host[$1]++; next }
     { total[$1]++; if (++per[$1 " " $2] > max[$1]) max[$1] = per[$1 " " $2] }
+    $1 != "command" && !(($2) in built) { built[$2] = 1; rebuilt++ }
     END {
       printf "%s %s wall=%.2f runtimes=%d", who, phase, wall - 0, runtimes
       split("build switch command", kinds, " ")
@@ -65,6 +73,6 @@ summarise() {
         k = kinds[i]
         printf " %s=%d %s_max=%d", names[i], total[k] + host[k], names[i], max[k]
       }
-      printf " host_commands=%d\n", host["command"]
+      printf " host_commands=%d built_runtimes=%d\n", host["command"], rebuilt
     }'
 }

@@ -3,19 +3,8 @@
 # applications), wired in the same order, but OpenTofu's built-in
 # terraform_data, which does no I/O. Timing it on the same machine in the
 # same run gives what OpenTofu itself costs, to which the provider's no-op
-# refresh and apply are compared.
-
-variable "fleet_file" {
-  type = string
-}
-
-variable "operators" {
-  type = map(string)
-}
-
-variable "applications" {
-  type = list(string)
-}
+# refresh and apply are compared. The variables and hosts it shares with
+# the scale benchmark's floor are in floor-fleet/fleet.tf, copied beside it.
 
 # Declared so that main.tf's variables file serves here too; the floor
 # mirrors the main phases, without guests or changed settings.
@@ -34,20 +23,10 @@ variable "registrations_open" {
   default = []
 }
 
-locals {
-  hosts = { for h in jsondecode(file(var.fleet_file)).hosts : h.name => h.address }
-}
-
-resource "terraform_data" "host" {
-  for_each = local.hosts
-
-  input = each.value
-}
-
 resource "terraform_data" "runtime" {
   for_each = var.operators
 
-  input = "${terraform_data.host[each.value].output}/${each.key}"
+  input = "${terraform_data.host[each.value].output.address}/${each.key}"
 }
 
 resource "terraform_data" "operator" {

@@ -1,30 +1,9 @@
 # What scripts/bench.sh applies with the provider: every sandbox host of the
 # fleet, and per operator a container runtime of its own on its host, the
 # operator and its applications. bench.sh writes the variables (the same
-# operators, hosts and kinds the baseline deploys, from common.sh).
-terraform {
-  required_providers {
-    fediversity = {
-      source = "fediversity/fediversity"
-    }
-  }
-}
-
-variable "fleet_file" {
-  description = "Path of the JSON printed by `fediversity-sandbox up`."
-  type        = string
-}
-
-variable "operators" {
-  description = "Each operator's name (also its runtime's) and the name of its host in the fleet."
-  type        = map(string)
-}
-
-variable "applications" {
-  description = "The kinds of application every operator runs."
-  type        = list(string)
-}
-
+# operators, hosts and kinds the baseline deploys, from common.sh). The
+# provider, the hosts and the variables they take are in fleet/fleet.tf,
+# which bench.sh copies beside it.
 variable "guests" {
   description = "Operators added to another operator's runtime: name => that operator's name."
   type        = map(string)
@@ -44,26 +23,12 @@ variable "registrations_open" {
 }
 
 locals {
-  fleet = jsondecode(file(var.fleet_file))
-  hosts = { for h in local.fleet.hosts : h.name => h }
   applications = merge(
     { for pair in setproduct(keys(var.operators), var.applications) :
     "${pair[0]}-${pair[1]}" => { name = pair[0], operator = fediversity_operator.this[pair[0]].target, kind = pair[1] } },
     { for pair in setproduct(keys(var.guests), var.guest_applications) :
     "${pair[0]}-${pair[1]}" => { name = pair[0], operator = fediversity_operator.guest[pair[0]].target, kind = pair[1] } },
   )
-}
-
-provider "fediversity" {
-  private_key_file = local.fleet.client_key_path
-}
-
-resource "fediversity_host" "this" {
-  for_each = local.hosts
-
-  address  = each.value.address
-  port     = each.value.port
-  host_key = each.value.host_keys[0]
 }
 
 resource "fediversity_runtime" "this" {

@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# `make bench-scale`: the scale figures of BENCHMARKS.md. For each fleet size
+# N in BENCH_SCALE_SIZES (default "10 100 1000"), on BENCH_SCALE_HOSTS
+# sandbox hosts (default 20) brought up fresh for that size, it generates a
+# configuration of N operators, each through modules/operator with a
+# container runtime of its own and three applications (Mastodon, Pixelfed,
+# Matrix), round the hosts, and measures with OpenTofu:
+#   apply    the first apply of the whole fleet
+#   plan     a plan with nothing changed (refresh of every resource)
+#   noop     an apply with nothing changed
+#   change   an apply that changes one setting of one operator
+#   target   the same change to another operator, applied with -target on
+#            its module, as a panel that changes one operator at a time can
+#   floor-*  the same three for the same configuration made of terraform_data,
+#            OpenTofu's built-in resource with no I/O (scripts/bench/scale/floor)
+# Per phase: wall time, builds and switches (in all, most on one runtime,
+# runtimes touched), remote commands, uploads, SSH connections, the
+# provider's peak memory. The applications are declared but not started
+# (BENCH_SCALE_RUNNING=false, the default) so that the figures measure the
+# provider and Nix, not the stand-in applications. It asserts nothing: it
+# prints the figures and which targets they meet, and fails only when a
+# no-op plan or apply changed something, a bug. BENCH_KEEP=1 keeps the
+# work dir with every log; BENCH_SCALE_PARALLELISM sets OpenTofu's
+# -parallelism (default 10, OpenTofu's own default).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/bench/measure.sh
+source "$repo/scripts/bench/measure.sh"
+
+read -r -a sizes <<<"${BENCH_SCALE_SIZES:-10 100 1000}"
+hosts="${BENCH_SCALE_HOSTS:-20}"
+running="${BENCH_SCALE_RUNNING:-false}"
+parallelism="${BENCH_SCALE_PARALLELISM:-10}"
+fleet_dir="${FEDIVERSITY_BENCH_DIR:-/var/lib/fediversity-sandbox/bench-scale}"
+fleet="$fleet_dir.json"
+work="$(mktemp -d "${TMPDIR:-/tmp}/fediversity-bench-scale.XXXXXX")"
+results="$work/results"
+
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# scale_name I: the I-th operator (from 1), also its runtime's and
+# container's name.
+scale_name() { printf 's%04d' "$1"; }
+
+# scale_names N: the first N operators, one a line.
+scale_names() {
+  local i
+  for ((i = 1; i <= $1; i++)); do scale_name "$i"; echo; done
+}
+
+# scale_tfvars N OPEN: the variables of N operators round the hosts of the
+# size's fleet (its description is kept in the work dir, as the floor runs
+# after the fleet is stopped); OPEN names the operators whose Mastodon has
+# registrations open, separated by spaces.
+scale_tfvars() {
+  local n=$1 i hostnames=() operators="" apps open="" names=()
+  read -r -a names <<<"$2"
+  [ "${#names[@]}" -eq 0 ] || open="$(printf '"%s",' "${names[@]}")"
+  mapfile -t hostnames < <(fleet_hosts "$work/n$n/fleet.json" name)
+  for ((i = 1; i <= n; i++)); do
+    operators+="$([ "$i" -gt 1 ] && echo ,)\"$(scale_name "$i")\": \"${hostnames[$(op_host "$i" "${#hostnames[@]}")]}\""
+  done
+  apps="$(printf '"%s",' "${bench_apps[@]}")"
+  printf '{"fleet_file": "%s", "operators": {%s}, "applications": [%s], "running": %s, "registrations_open": [%s]}\n' \
+    "$work/n$n/fleet.json" "$operators" "${apps%,}" "$running" "${open%,}"
+}
+
+# prepare N: the work dirs of size N, the provider's and the floor's, each
+# with its configuration and local module installed (`tofu get`: the
+# provider comes from the CLI configuration's dev_overrides, not init).
+prepare() {
+  local dir="$work/n$1"
+  mkdir -p "$dir"
+  cp -r "$repo/scripts/bench/scale/floor" "$dir/floor"
+  cp "$repo/scripts/bench/floor-fleet/fleet.tf" "$dir/floor/"
+  mkdir -p "$dir/provider"
+  cp "$repo/scripts/bench/scale/main.tf" "$repo/scripts/bench/fleet/fleet.tf" "$dir/provider/"
+  cp -r "$repo/modules/operator" "$dir/provider/operator"
+  rm -rf "$dir/provider/operator/tests"
+  (cd "$dir/provider" && "$FEDIVERSITY_TOFU" get -no-color >/dev/null)
+  (cd "$dir/floor" && "$FEDIVERSITY_TOFU" get -no-color >/dev/null)
+}
+
+# upload_figures LOG: the files the provider wrote on hosts.
+upload_figures() {
+  echo "uploads=$(grep -c 'SSH upload done' "$1" || true)"
+}
+
+# plan_figures OUT: whether OpenTofu found nothing to change.
+plan_figures() {
+  if grep -q '^No changes\.' "$1"; then echo "nochange=yes"; else echo "nochange=no"; fi
+}
+
+# noop_check N PHASE: a phase meant to change nothing that found changes,
+# or built, switched or wrote anything, is a bug: say so, and fail the run
+# (the smoke run in CI relies on it; timings never fail it).
+noop_check() {
+  local who="provider@$1"
+  if [ "$(field "$who" "$2" nochange)" = no ] ||
+    [ "$(($(field "$who" "$2" builds) + $(field "$who" "$2" switches) + $(field "$who" "$2" uploads)))" -ne 0 ]; then
+    echo "  ^ this no-op changed something: see $work/n$1/provider/$2.out"
+    noop_failed=1
+  fi
+}
+
+# provider_phase N NAME OPEN TOFU_ARG...: one phase of the provider on N
+# operators (OPEN as for scale_tfvars), with its figures in $results.
+provider_phase() {
+  local n=$1 name=$2 open=$3 dir="$work/n$1/provider" figures wall events names
+  shift 3
+  log "N=$n provider: $name"
+  scale_tfvars "$n" "$open" >"$dir/terraform.tfvars.json"
+  mapfile -t names < <(scale_names "$n")
+  mark_activations
+  figures="$(timed_tofu "$dir" "$name" "$@")"
+  wall="${figures%% *}"
+  events="$({ activation_events; command_events "$dir/$name.log" "${names[@]}"; } |
+    summarise "provider@$n" "$name" "${wall#wall=}" "$n")"
+  echo "$events ${figures#wall=* } $(dial_figures "$dir/$name.log") $(upload_figures "$dir/$name.log") $(plan_figures "$dir/$name.out")" >>"$results"
+}
+
+# floor_phase N NAME TOFU_ARG...: one phase of the floor, timed as the
+# provider's are.
+floor_phase() {
+  local n=$1 name=$2
+  shift 2
+  log "N=$n floor: $name"
+  scale_tfvars "$n" "" >"$work/n$n/floor/terraform.tfvars.json"
+  echo "floor@$n $name $(timed_tofu "$work/n$n/floor" "$name" "$@")" >>"$results"
+}
+
+# run_size N: a fresh fleet, the provider's four phases, then the floor's.
+run_size() {
+  local n=$1
+  log "N=$n: $hosts fresh sandbox hosts"
+  fleet_up "$fleet_dir" "$hosts"
+  prepare "$n"
+  cp "$fleet" "$work/n$n/fleet.json"
+  provider_phase "$n" apply "" apply -auto-approve -parallelism="$parallelism"
+  provider_phase "$n" plan "" plan -parallelism="$parallelism"
+  provider_phase "$n" noop "" apply -auto-approve -parallelism="$parallelism"
+  provider_phase "$n" change "$(scale_name 1)" apply -auto-approve -parallelism="$parallelism"
+  provider_phase "$n" target "$(scale_name 1) $(scale_name 2)" apply -auto-approve -parallelism="$parallelism" \
+    -target="module.operator[\"$(scale_name 2)\"]"
+  fleet_down "$fleet_dir"
+  floor_phase "$n" apply apply -auto-approve -parallelism="$parallelism"
+  floor_phase "$n" plan plan -parallelism="$parallelism"
+  floor_phase "$n" noop apply -auto-approve -parallelism="$parallelism"
+}
+
+# ratio A B: A / B to two places, "-" when either is unknown.
+ratio() {
+  if [ "$1" = - ] || [ "$2" = - ]; then echo -; else awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; fi
+}
+
+# row N PHASE TITLE: one line of a size's table.
+row() {
+  local who="provider@$1" floor
+  floor="$(field "floor@$1" "$2" wall)"
+  printf '%-14s %8s %8s %6s %5s/%-5s %5s/%-5s %4s %6s/%-4s %5s %7s %3s/%-3s %5s\n' "$3" \
+    "$(field "$who" "$2" wall)" "$floor" "$(ratio "$(field "$who" "$2" wall)" "$floor")" \
+    "$(field "$who" "$2" builds_max)" "$(field "$who" "$2" builds)" \
+    "$(field "$who" "$2" switches_max)" "$(field "$who" "$2" switches)" "$(field "$who" "$2" built_runtimes)" \
+    "$(field "$who" "$2" commands)" "$(field "$who" "$2" host_commands)" "$(field "$who" "$2" uploads)" \
+    "$(field "$who" "$2" peak_mib)" "$(field "$who" "$2" dials_max)" "$(field "$who" "$2" dials)" \
+    "$(field "$who" "$2" providers)"
+}
+
+size_table() {
+  local n=$1
+  echo
+  echo "N=$n: $n operators x ${#bench_apps[@]} applications (${bench_apps[*]}), a container runtime each, on $hosts hosts; $((hosts + n * (2 + ${#bench_apps[@]}))) resources"
+  printf '%-14s %8s %8s %6s %-11s %-11s %4s %-11s %5s %7s %-7s %5s\n' phase "wall s" "floor s" ratio "  builds" "  switches" "rts" "  commands" "" "peak" " dials" ""
+  printf '%-14s %8s %8s %6s %-11s %-11s %4s %-11s %5s %7s %-7s %5s\n' "" "" "" "" "  max/total" "  max/total" "" " total/host" "upl" "MiB" "max/all" "procs"
+  row "$n" apply "first apply"
+  row "$n" plan "no-op plan"
+  noop_check "$n" plan
+  row "$n" noop "no-op apply"
+  noop_check "$n" noop
+  row "$n" change "change one"
+  row "$n" target "change, -target"
+}
+
+# growth KEY PHASE: how a figure grows from the second size to the last
+# (100 to 1000 by default), against the growth of N.
+growth() {
+  local first=${sizes[-2]} last=${sizes[-1]} a b
+  a="$(field "$3@$first" "$2" "$1")"
+  b="$(field "$3@$last" "$2" "$1")"
+  printf '  %-28s %10s %10s %8s   (N x%s)\n' "$4" "$a" "$b" "$(ratio "$b" "$a")" "$((last / first))"
+}
+
+growth_table() {
+  [ "${#sizes[@]}" -ge 2 ] || return 0
+  echo
+  echo "growth from N=${sizes[-2]} to N=${sizes[-1]}:"
+  printf '  %-28s %10s %10s %8s\n' figure "N=${sizes[-2]}" "N=${sizes[-1]}" growth
+  growth wall apply provider "first apply s"
+  growth wall plan provider "no-op plan s"
+  growth wall plan floor "floor no-op plan s"
+  growth wall noop provider "no-op apply s"
+  growth wall change provider "change one s"
+  growth change_cost change provider "change one minus no-op s"
+  growth wall target provider "change, -target s"
+  growth commands plan provider "no-op plan commands"
+  growth peak_mib plan provider "no-op plan peak MiB"
+  growth peak_mib apply provider "first apply peak MiB"
+}
+
+targets() {
+  local big=${sizes[-1]} small=${sizes[0]}
+  echo
+  echo "targets (from the issue; at N=$big unless said):"
+  verdict "no-op plan at most 2x the floor" "$(field "provider@$big" plan wall) <= 2 * $(field "floor@$big" plan wall)"
+  verdict "no-op apply at most 2x the floor" "$(field "provider@$big" noop wall) <= 2 * $(field "floor@$big" noop wall)"
+  verdict "no-op apply: zero builds, switches and uploads" \
+    "$(field "provider@$big" noop builds) + $(field "provider@$big" noop switches) + $(field "provider@$big" noop uploads) == 0"
+  verdict "changing one operator rebuilds only its runtime" \
+    "$(field "provider@$big" change built_runtimes) == 1 && $(field "provider@$big" change builds_max) == 1"
+  verdict "changing one operator within 1.5x the same change at N=$small" \
+    "$(field "provider@$big" change wall) <= 1.5 * $(field "provider@$small" change wall)"
+  verdict "  the same, less the no-op apply of the fleet (OpenTofu's walk)" \
+    "$(field "provider@$big" change change_cost) <= 1.5 * $(field "provider@$small" change change_cost)"
+  verdict "  the same, applied with -target on the operator's module" \
+    "$(field "provider@$big" target wall) <= 1.5 * $(field "provider@$small" target wall)"
+  verdict "provider peak memory under 300 MiB" "$(field "provider@$big" apply peak_mib) < 300 && $(field "provider@$big" plan peak_mib) < 300"
+  # The log does not tell provider processes apart: a host dialled more
+  # often than OpenTofu started providers had more than one connection.
+  verdict "one SSH connection per host per provider process" \
+    "$(field "provider@$big" apply dials_max) <= $(field "provider@$big" apply providers) && $(field "provider@$big" plan dials_max) <= $(field "provider@$big" plan providers)"
+}
+
+# change_costs: for each size, the change's wall time less the no-op
+# apply's, what the change itself cost beyond walking the fleet.
+change_costs() {
+  local n
+  for n in "${sizes[@]}"; do
+    echo "provider@$n change change_cost=$(awk -v a="$(field "provider@$n" change wall)" -v b="$(field "provider@$n" noop wall)" 'BEGIN { printf "%.2f", a - b }')" >>"$results"
+  done
+}
+
+report() {
+  change_costs
+  echo
+  machine
+  echo "applications running: $running (false: declared but not started; the stand-ins do not run)"
+  echo "OpenTofu -parallelism=$parallelism"
+  local n
+  for n in "${sizes[@]}"; do size_table "$n"; done
+  echo
+  echo "rts: runtimes built or switched; commands: remote commands (one SSH session each), host: those"
+  echo "about a host rather than one runtime; upl: files written on hosts; peak: the largest VmHWM of the"
+  echo "phase's provider processes (procs: how many OpenTofu started); dials: SSH connections opened,"
+  echo "max to one host / in all; floor: the same configuration of terraform_data, no I/O."
+  growth_table
+  targets
+}
+
+main() {
+  log "set-up"
+  "$repo/scripts/setup.sh" all
+  build_sandbox
+  : >"$results"
+  local n
+  for n in "${sizes[@]}"; do run_size "$n"; done
+  noop_failed=0
+  report
+  return "$noop_failed"
+}
+
+main

@@ -101,7 +101,9 @@ func deployedApps(fragments map[string][]byte) []deployedApp {
 // wait (zero: once).
 func (o runtimeOps) checkApp(ctx context.Context, c *remote.Client, address string, app deployedApp, wait time.Duration) error {
 	entry, _ := catalogue.Lookup(app.kind)
-	client := &http.Client{Timeout: healthTimeout, Transport: &http.Transport{DialContext: c.DialContext}}
+	// One request per connection: a kept-alive one would hold an SSH
+	// channel and its buffers for the rest of the provider's life.
+	client := &http.Client{Timeout: healthTimeout, Transport: &http.Transport{DialContext: c.DialContext, DisableKeepAlives: true}}
 	addr := net.JoinHostPort(address, "80")
 	deadline := time.Now().Add(wait)
 	for {

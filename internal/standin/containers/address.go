@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -74,11 +75,17 @@ func candidateAddresses(yield func(string) bool) {
 
 // claimedAddresses are the addresses of every running sandbox host and
 // container on the machine, and those of every container configured on a
-// running host (started or not), read in each namespace through /proc.
+// running host (started or not), read in each namespace through /proc. A
+// running container's namespace is skipped: its host's conf names its
+// address, and its /etc shows its host's confs again, which in a fleet of
+// a thousand containers made every create read millions of files.
 func claimedAddresses() map[string]bool {
 	claimed := map[string]bool{}
 	for _, pid := range mountns.All() {
 		root := fmt.Sprintf("/proc/%d/root", pid)
+		if _, err := os.Stat(root + instanceFile); err == nil {
+			continue
+		}
 		if h, err := hostaddr.Load(root + hostaddr.MarkerFile); err == nil && h.Address != "" {
 			claimed[h.Address] = true
 		}

@@ -113,7 +113,9 @@ provider_phase() {
   scale_tfvars "$n" "$open" >"$dir/terraform.tfvars.json"
   mapfile -t names < <(scale_names "$n")
   mark_activations
-  figures="$(timed_tofu "$dir" "$name" "$@")"
+  # BENCH_SCALE_PROFILE=1: a CPU profile of each provider process of the
+  # phase, in NAME.cpu.PID (go tool pprof reads it).
+  figures="$(FEDIVERSITY_CPU_PROFILE="${BENCH_SCALE_PROFILE:+$dir/$name.cpu}" timed_tofu "$dir" "$name" "$@")"
   wall="${figures%% *}"
   events="$({ activation_events; command_events "$dir/$name.log" "${names[@]}"; } |
     summarise "provider@$n" "$name" "${wall#wall=}" "$n")"
@@ -158,12 +160,12 @@ ratio() {
 row() {
   local who="provider@$1" floor
   floor="$(field "floor@$1" "$2" wall)"
-  printf '%-14s %8s %8s %6s %5s/%-5s %5s/%-5s %4s %6s/%-4s %5s %7s %3s/%-3s %5s\n' "$3" \
+  printf '%-14s %8s %8s %6s %5s/%-5s %5s/%-5s %4s %6s/%-4s %5s %7s %6s %3s/%-3s %5s\n' "$3" \
     "$(field "$who" "$2" wall)" "$floor" "$(ratio "$(field "$who" "$2" wall)" "$floor")" \
     "$(field "$who" "$2" builds_max)" "$(field "$who" "$2" builds)" \
     "$(field "$who" "$2" switches_max)" "$(field "$who" "$2" switches)" "$(field "$who" "$2" built_runtimes)" \
     "$(field "$who" "$2" commands)" "$(field "$who" "$2" host_commands)" "$(field "$who" "$2" uploads)" \
-    "$(field "$who" "$2" peak_mib)" "$(field "$who" "$2" dials_max)" "$(field "$who" "$2" dials)" \
+    "$(field "$who" "$2" peak_mib)" "$(field "$who" "$2" cpu_s)" "$(field "$who" "$2" dials_max)" "$(field "$who" "$2" dials)" \
     "$(field "$who" "$2" providers)"
 }
 
@@ -171,8 +173,8 @@ size_table() {
   local n=$1
   echo
   echo "N=$n: $n operators x ${#bench_apps[@]} applications (${bench_apps[*]}), a container runtime each, on $hosts hosts; $((hosts + n * (2 + ${#bench_apps[@]}))) resources"
-  printf '%-14s %8s %8s %6s %-11s %-11s %4s %-11s %5s %7s %-7s %5s\n' phase "wall s" "floor s" ratio "  builds" "  switches" "rts" "  commands" "" "peak" " dials" ""
-  printf '%-14s %8s %8s %6s %-11s %-11s %4s %-11s %5s %7s %-7s %5s\n' "" "" "" "" "  max/total" "  max/total" "" " total/host" "upl" "MiB" "max/all" "procs"
+  printf '%-14s %8s %8s %6s %-11s %-11s %4s %-11s %5s %7s %6s %-7s %5s\n' phase "wall s" "floor s" ratio "  builds" "  switches" "rts" "  commands" "" "peak" "CPU" " dials" ""
+  printf '%-14s %8s %8s %6s %-11s %-11s %4s %-11s %5s %7s %6s %-7s %5s\n' "" "" "" "" "  max/total" "  max/total" "" " total/host" "upl" "MiB" "s" "max/all" "procs"
   row "$n" apply "first apply"
   row "$n" plan "no-op plan"
   noop_check "$n" plan
@@ -251,7 +253,7 @@ report() {
   echo
   echo "rts: runtimes built or switched; commands: remote commands (one SSH session each), host: those"
   echo "about a host rather than one runtime; upl: files written on hosts; peak: the largest VmHWM of the"
-  echo "phase's provider processes (procs: how many OpenTofu started); dials: SSH connections opened,"
+  echo "phase's provider processes (procs: how many OpenTofu started), CPU: the CPU time they used; dials: SSH connections opened,"
   echo "max to one host / in all; floor: the same configuration of terraform_data, no I/O."
   growth_table
   targets

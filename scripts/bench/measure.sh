@@ -86,30 +86,41 @@ command_events() {
     END { flush() }' - "$log"
 }
 
-# provider_pids ROOT: the provider processes among ROOT's descendants (ps
-# truncates the command's name, so its path is matched).
+# provider_pids ROOT: the provider processes among ROOT's descendants:
+# pgrep finds the candidates by their path (ps and comm truncate the name),
+# their parents chain up to ROOT or not.
 provider_pids() {
-  ps -e -o pid=,ppid=,args= | awk -v root="$1" '
-    { parent[$1] = $2; n = split($3, p, "/"); if (p[n] ~ /^terraform-provider-fediversity/) cand[$1] = 1 }
-    END { for (pid in cand) for (q = pid; q > 1; q = parent[q]) if (q == root) { print pid; break } }'
+  local pid q
+  for pid in $(pgrep -f 'terraform-provider-fediversity'); do
+    q=$pid
+    while [ "$q" -gt 1 ] && [ "$q" != "$1" ]; do
+      q="$(awk '{ print $4 }' "/proc/$q/stat" 2>/dev/null)" || break
+      [ -n "$q" ] || break
+    done
+    [ "$q" != "$1" ] || echo "$pid"
+  done
 }
 
-# watch_providers ROOT: until ROOT ends, every 100 ms, the provider
-# processes under it; then prints the largest peak resident memory (VmHWM)
-# any had and how many there were. OpenTofu starts a provider process more
-# than once per command, and each keeps its own connections and memory.
+# watch_providers ROOT: until ROOT ends, every quarter of a second, the
+# provider processes under it; then prints the largest peak resident
+# memory (VmHWM) any had, the CPU seconds they used in all (as last seen)
+# and how many there were. OpenTofu starts a provider process more than
+# once per command, and each keeps its own connections and memory.
 watch_providers() {
-  local root=$1 peak=0 pid kb
+  local root=$1 peak=0 pid kb ticks
   local -A seen=()
   while kill -0 "$root" 2>/dev/null; do
     for pid in $(provider_pids "$root"); do
-      seen[$pid]=1
       kb="$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)" || continue
+      ticks="$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null)" || continue
+      seen[$pid]=${ticks:-0}
       if [ "${kb:-0}" -gt "$peak" ]; then peak=$kb; fi
     done
-    sleep 0.1
+    sleep 0.25
   done
-  echo "peak_mib=$((peak / 1024)) providers=${#seen[@]}"
+  ticks=0
+  for pid in "${!seen[@]}"; do ticks=$((ticks + seen[$pid])); done
+  echo "peak_mib=$((peak / 1024)) cpu_s=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }') providers=${#seen[@]}"
 }
 
 # timed_tofu DIR NAME TOFU_ARG...: runs OpenTofu in DIR with the provider's

@@ -87,11 +87,12 @@ command_events() {
 }
 
 # provider_pids ROOT: the provider processes among ROOT's descendants:
-# pgrep finds the candidates by their path (ps and comm truncate the name),
-# their parents chain up to ROOT or not.
+# pgrep finds the candidates by the name of their program (ps and comm
+# truncate it; the cache directory that holds tofu has the same name, so
+# only a last path component counts), their parents chain up to ROOT or not.
 provider_pids() {
   local pid q
-  for pid in $(pgrep -f 'terraform-provider-fediversity'); do
+  for pid in $(pgrep -f '(^|/)terraform-provider-fediversity[^/ ]*( |$)'); do
     q=$pid
     while [ "$q" -gt 1 ] && [ "$q" != "$1" ]; do
       q="$(awk '{ print $4 }' "/proc/$q/stat" 2>/dev/null)" || break

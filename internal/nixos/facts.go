@@ -45,7 +45,13 @@ func ReadRuntime(ctx context.Context, r Remote, runtimeDir, fragmentsDir string)
 	if err != nil {
 		return RuntimeFacts{}, fmt.Errorf("reading runtime facts: %w", err)
 	}
-	return parseRuntimeFacts(string(out))
+	body, hashes, _ := strings.Cut(string(out), hashesMarker)
+	f, err := parseRuntimeFacts(body)
+	if err != nil {
+		return f, err
+	}
+	takeHashes(hashes, map[string]*RuntimeFacts{fragmentsDir: &f})
+	return f, nil
 }
 
 // ReadRuntimes reads the facts of every runtime whose desired state is
@@ -56,15 +62,49 @@ func ReadRuntimes(ctx context.Context, r Remote, runtimesRoot string) (map[strin
 	if err != nil {
 		return nil, fmt.Errorf("reading the facts of the host's runtimes: %w", err)
 	}
-	facts := map[string]RuntimeFacts{}
-	sections := strings.Split("\n"+string(out), "\nruntime=")
-	for _, section := range sections[1:] {
-		name, body, _ := strings.Cut(section, "\n")
-		if facts[name], err = parseRuntimeFacts(body); err != nil {
+	body, hashes, _ := strings.Cut("\n"+string(out), hashesMarker)
+	byDir := map[string]*RuntimeFacts{}
+	for _, section := range strings.Split(body, "\nruntime=")[1:] {
+		name, text, _ := strings.Cut(section, "\n")
+		f, err := parseRuntimeFacts(text)
+		if err != nil {
 			return nil, fmt.Errorf("runtime %s: %w", name, err)
 		}
+		byDir[path.Join(runtimesRoot, name, "fragments")] = &f
+	}
+	takeHashes(hashes, byDir)
+	facts := map[string]RuntimeFacts{}
+	for dir, f := range byDir {
+		facts[path.Base(path.Dir(dir))] = *f
 	}
 	return facts, nil
+}
+
+// hashesMarker comes before sha256sum's lines in the facts scripts' output.
+const hashesMarker = "\nhashes:\n"
+
+// takeHashes files each of sha256sum's "HASH  PATH" lines under the
+// runtime (by its fragments dir) whose fragment it is: on disk, or in its
+// running system.
+func takeHashes(out string, byDir map[string]*RuntimeFacts) {
+	for _, line := range strings.Split(out, "\n") {
+		hash, file, ok := strings.Cut(line, "  ")
+		if !ok {
+			continue
+		}
+		dir, name := path.Split(file)
+		dir = strings.TrimSuffix(dir, "/")
+		if f, ok := byDir[dir]; ok {
+			f.OnDisk[name] = hash
+			continue
+		}
+		system := strings.TrimSuffix(dir, "/etc/fediversity/fragments")
+		for _, f := range byDir {
+			if f.System != "" && f.System == system {
+				f.Running[name] = hash
+			}
+		}
+	}
 }
 
 // SystemFragments returns the fragments a system was built from, by name.
@@ -98,10 +138,6 @@ func parseRuntimeFacts(out string) (RuntimeFacts, error) {
 // setFragment takes one "KIND NAME VALUE" line about a fragment.
 func (f *RuntimeFacts) setFragment(kind, name, value string) error {
 	switch kind {
-	case "disk":
-		f.OnDisk[name] = value
-	case "running":
-		f.Running[name] = value
 	case "fragment":
 		f.Deployed[name] = []byte(value)
 	case "deployed":

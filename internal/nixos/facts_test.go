@@ -64,7 +64,8 @@ printf 'PRIVATE_NETWORK=0\nLOCAL_ADDRESS=127.0.0.99/32\n' >"/etc/nixos-container
 			t.Fatal(err)
 		}
 		if own.System != want.System || own.Generation != want.Generation || !maps.Equal(own.OnDisk, want.OnDisk) ||
-			!maps.Equal(own.Running, want.Running) || own.Container != want.Container || own.Address != want.Address {
+			!maps.Equal(own.Running, want.Running) || own.Container != want.Container || own.Address != want.Address ||
+			own.ContainerUp != want.ContainerUp || string(own.Deployed["operator-club.json"]) != string(want.Deployed["operator-club.json"]) {
 			t.Fatalf("runtime %s read on its own: %+v, with its host's: %+v", name, own, want)
 		}
 	}

@@ -59,12 +59,19 @@ func TestActivationErrorMessages(t *testing.T) {
 
 func TestParseRuntimeFacts(t *testing.T) {
 	out := "system=/nix/store/abc-nixos-system-web\nlink=system-7-link\n" +
-		"fragment runtime.json {\"name\": \"web\"}\nfragment operator-club.json {}\n" +
-		"disk runtime.json 0a1b\ndisk operator-club.json 2c3d\nrunning runtime.json 0a1b\nrunning operator-club.json 2c3d\n"
-	f, err := parseRuntimeFacts(out)
-	if err != nil {
-		t.Fatal(err)
+		"fragment runtime.json {\"name\": \"web\"}\nfragment operator-club.json {}\n"
+	hashes := "0a1b  /r/web/fragments/runtime.json\n2c3d  /r/web/fragments/operator-club.json\n" +
+		"0a1b  /nix/store/abc-nixos-system-web/etc/fediversity/fragments/runtime.json\n" +
+		"2c3d  /nix/store/abc-nixos-system-web/etc/fediversity/fragments/operator-club.json\n"
+	read := func(out, hashes string) RuntimeFacts {
+		f, err := parseRuntimeFacts(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		takeHashes(hashes, map[string]*RuntimeFacts{"/r/web/fragments": &f})
+		return f
 	}
+	f := read(out, hashes)
 	if f.System != "/nix/store/abc-nixos-system-web" || f.Generation != 7 || !f.InSync() {
 		t.Fatalf("parsed %+v", f)
 	}
@@ -74,21 +81,21 @@ func TestParseRuntimeFacts(t *testing.T) {
 	if _, err := parseRuntimeFacts("deployed x.json !!!\n"); err == nil {
 		t.Fatal("bad base64 accepted")
 	}
-	if f, _ := parseRuntimeFacts("system=\nlink=\n"); f.InSync() {
+	if f := read("system=\nlink=\n", ""); f.InSync() {
 		t.Fatal("a runtime with no system is not in sync")
 	}
-	if f, _ := parseRuntimeFacts(strings.Replace(out, "running operator-club.json 2c3d", "running operator-club.json 9f9f", 1)); f.InSync() {
+	if f := read(out, strings.Replace(hashes, "2c3d  /r/", "9f9f  /r/", 1)); f.InSync() {
 		t.Fatal("a fragment changed on disk leaves the runtime out of sync")
 	}
-	if f, _ := parseRuntimeFacts(out + "disk application-club-mastodon.json 4e5f\n"); f.InSync() {
+	if f := read(out, hashes+"4e5f  /r/web/fragments/application-club-mastodon.json\n"); f.InSync() {
 		t.Fatal("a fragment added on disk leaves the runtime out of sync")
 	}
-	container := "container=op1\naddress=127.0.0.250\nstatus=%s\nsystem=/nix/store/abc\ndisk runtime.json 0a1b\nrunning runtime.json 0a1b\n"
-	f, _ = parseRuntimeFacts(fmt.Sprintf(container, "up"))
+	container := "container=op1\naddress=127.0.0.250\nstatus=%s\nsystem=/nix/store/abc-nixos-system-web\n"
+	f = read(fmt.Sprintf(container, "up"), hashes)
 	if f.Container != "op1" || f.Address != "127.0.0.250" || !f.ContainerUp || !f.InSync() {
 		t.Fatalf("container runtime parsed %+v", f)
 	}
-	if f, _ := parseRuntimeFacts(fmt.Sprintf(container, "down")); f.InSync() {
+	if f := read(fmt.Sprintf(container, "down"), hashes); f.InSync() {
 		t.Fatal("a stopped container is not in sync")
 	}
 }

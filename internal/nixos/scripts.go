@@ -124,47 +124,46 @@ const digestFunction = `digest() { for f in $(cd "$1" && ls | grep '\.json$' | L
 
 // runtimeFactsFunction defines runtime_facts PROFILE CONTAINERS RUNTIME_DIR
 // FRAGMENTS_DIR, which prints what a refresh needs of one runtime: the
-// running system and its generation link, each fragment's hash on disk and
-// in the running system, and each fragment as the running system includes
-// it (one line of JSON, as the provider writes them). A runtime dir with a
-// container file is that NixOS container's: its profile, address and
-// whether it runs. A refresh of a fleet runs it for every runtime on a
-// host, so it spends few processes: shell builtins read the files, and one
-// sha256sum hashes every fragment of a runtime.
+// running system and its generation link, and each fragment as the running
+// system includes it (one line of JSON, as the provider writes them). A
+// runtime dir with a container file is that NixOS container's: its
+// profile and address, and it leaves the container's name in $container.
+// It adds every fragment file, on disk and in the running system, to
+// $files for hash_files, which hashes them all with one sha256sum after a
+// "hashes:" line. A refresh of a fleet runs it for every runtime on a
+// host, so it starts as few processes as it can: builtins read the files.
 const runtimeFactsFunction = `
+files=
 runtime_facts() {
   profile=$1 runtime=$3 fragments=$4 container= system= address=
   [ -r "$runtime/` + containerMarker + `" ] && IFS= read -r container <"$runtime/` + containerMarker + `"
   if [ -n "$container" ]; then
     profile=$2/$container/system
     printf 'container=%s\n' "$container"
-    address=
     # What nixos-container show-ip prints, read without starting it.
     [ -r "/etc/nixos-containers/$container.conf" ] && while IFS='=' read -r key value; do
       [ "$key" = LOCAL_ADDRESS ] && address=${value%%/*}
     done <"/etc/nixos-containers/$container.conf"
     printf 'address=%s\n' "$address"
-    printf 'status=%s\n' "$(nixos-container status "$container" 2>/dev/null || true)"
   fi
   if cd -P "$profile" 2>/dev/null; then system=$PWD; cd /; fi
   printf 'system=%s\n' "$system"
   printf 'link=%s\n' "$(readlink "$profile" 2>/dev/null || true)"
-  set --
-  for f in "$fragments"/*.json; do [ -e "$f" ] && set -- "$@" "$f"; done
+  for f in "$fragments"/*.json; do [ -e "$f" ] && files="$files$f
+"; done
   [ -n "$system" ] && for f in "$system"/etc/fediversity/fragments/*.json; do
     [ -e "$f" ] || continue
-    set -- "$@" "$f"
+    files="$files$f
+"
     c=
     IFS= read -r c <"$f" || true
     printf 'fragment %s %s\n' "${f##*/}" "$c"
   done
-  [ $# -gt 0 ] && sha256sum -- "$@" | while read -r hash f; do
-    case $f in
-      "$fragments"/*) printf 'disk %s %s\n' "${f##*/}" "$hash" ;;
-      *) printf 'running %s %s\n' "${f##*/}" "$hash" ;;
-    esac
-  done
   return 0
+}
+hash_files() {
+  echo hashes:
+  [ -z "$files" ] || printf '%s' "$files" | xargs -d '\n' sha256sum --
 }
 `
 
@@ -173,19 +172,41 @@ runtime_facts() {
 const runtimeFactsScript = runtimeFactsFunction + `
 set -u
 runtime_facts "$@"
+[ -z "$container" ] || printf 'status=%s\n' "$(nixos-container status "$container" 2>/dev/null || true)"
+hash_files
 exit 0
 `
 
 // hostRuntimesScript prints the facts of every runtime on a host, each
-// after a "runtime=NAME" line. Arguments: system_profile containers_root
+// after a "runtime=NAME" line, then the hashes of all their fragments.
+// Whether their containers run is asked of systemctl once for all, in the
+// order of the runtimes (systemctl prints one state a unit, "inactive" for
+// one it does not know). Arguments: system_profile containers_root
 // runtimes_root.
 const hostRuntimesScript = runtimeFactsFunction + `
 set -u
+units=
+for dir in "$3"/*; do
+  c=
+  [ -r "$dir/` + containerMarker + `" ] && IFS= read -r c <"$dir/` + containerMarker + `"
+  [ -z "$c" ] || units="$units container@$c"
+done
+states=
+[ -z "$units" ] || states=$(systemctl is-active $units 2>/dev/null)
+exec 3<<STATES
+$states
+STATES
 for dir in "$3"/*; do
   [ -d "$dir" ] || continue
   printf 'runtime=%s\n' "${dir##*/}"
   runtime_facts "$1" "$2" "$dir" "$dir/fragments"
+  if [ -n "$container" ]; then
+    state=
+    IFS= read -r state <&3 || true
+    if [ "$state" = active ]; then echo status=up; else echo status=down; fi
+  fi
 done
+hash_files
 exit 0
 `
 

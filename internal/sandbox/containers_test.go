@@ -97,7 +97,7 @@ func testBaseSystem(t *testing.T, sh shell) {
 // testCreateAndStart creates and starts a container and returns its address.
 func testCreateAndStart(t *testing.T, sh shell, name, system string) string {
 	out := sh.must("nixos-container create " + name + " --system-path " + system)
-	m := regexp.MustCompile(`host IP is 127\.0\.0\.220, container IP is (127\.0\.0\.\d+)\n`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`host IP is 127\.0\.0\.220, container IP is (127\.0\.\d+\.\d+)\n`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("create said %q", out)
 	}

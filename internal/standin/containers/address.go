@@ -16,13 +16,16 @@ import (
 	"github.com/fediversity/terraform-provider-fediversity/internal/standin/hostaddr"
 )
 
-// Containers take their addresses from the top of 127.0.0.0/24 down, away
-// from sandbox hosts, which take theirs from the bottom up; a fleet of more
-// containers goes on from the top of 127.0.1.0/24, then 127.0.2.0/24, and
-// so on up to 127.0.255.0/24, all of it loopback.
+// Containers take their addresses from 127.0.1.0/24 on, from the top of
+// each /24 down, then the next, up to 127.0.255.0/24, all of it loopback:
+// never from 127.0.0.0/24, which is sandbox hosts'. A host picks its
+// address by what listens, and a container whose services are stopped
+// listens on nothing, so sharing a range let a new host take a container's
+// address (and fail to start its mail server beside the container's).
 const (
 	highestAddress = 254
 	lowestAddress  = 2
+	firstSubnet    = 1
 	lastSubnet     = 255
 )
 
@@ -64,7 +67,7 @@ func pickLocalAddress() (string, error) {
 
 // candidateAddresses yields the addresses containers may take, in order.
 func candidateAddresses(yield func(string) bool) {
-	for subnet := 0; subnet <= lastSubnet; subnet++ {
+	for subnet := firstSubnet; subnet <= lastSubnet; subnet++ {
 		for n := highestAddress; n >= lowestAddress; n-- {
 			if !yield("127.0." + strconv.Itoa(subnet) + "." + strconv.Itoa(n)) {
 				return

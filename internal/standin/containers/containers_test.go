@@ -92,20 +92,20 @@ func TestUsageAndRefusals(t *testing.T) {
 	}
 }
 
-// Containers keep 127.0.0.254 downwards for small fleets and go on into
-// further loopback /24s for large ones, never onto a network or broadcast
-// address nor 127.0.0.1.
+// Containers take 127.0.1.254 downwards and go on into further loopback
+// /24s, never into sandbox hosts' 127.0.0.0/24 nor onto a network or
+// broadcast address.
 func TestCandidateAddressesReachBeyondOneSubnet(t *testing.T) {
 	var all []string
 	for a := range candidateAddresses {
 		all = append(all, a)
 	}
-	if all[0] != "127.0.0.254" || all[252] != "127.0.0.2" || all[253] != "127.0.1.254" || all[len(all)-1] != "127.0.255.2" {
+	if all[0] != "127.0.1.254" || all[252] != "127.0.1.2" || all[253] != "127.0.2.254" || all[len(all)-1] != "127.0.255.2" {
 		t.Fatalf("order: first %s, 253rd %s, 254th %s, last %s", all[0], all[252], all[253], all[len(all)-1])
 	}
 	seen := map[string]bool{}
 	for _, a := range all {
-		if seen[a] || strings.HasSuffix(a, ".0") || strings.HasSuffix(a, ".255") || a == "127.0.0.1" {
+		if seen[a] || strings.HasSuffix(a, ".0") || strings.HasSuffix(a, ".255") || strings.HasPrefix(a, "127.0.0.") {
 			t.Fatalf("bad candidate %s", a)
 		}
 		seen[a] = true

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/catalogue"
-	"github.com/fediversity/terraform-provider-fediversity/internal/nixos"
 )
 
 // An application with running = false is declared but not started: its
@@ -72,11 +71,7 @@ func runsNoApplication(fragments map[string][]byte) bool {
 // leaves a unit running when nothing wants it any more (and restarts one
 // that changed).
 func stopApplication(ctx context.Context, ops runtimeOps, m applicationModel, system string) error {
-	c, err := ops.client(ctx)
-	if err != nil {
-		return err
-	}
-	fragments, err := nixos.SystemFragments(ctx, c, system)
+	c, fragments, err := ops.systemFragments(ctx, system)
 	if err != nil {
 		return err
 	}

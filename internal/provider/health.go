@@ -31,13 +31,20 @@ type deployedApp struct {
 	kind, domain string
 }
 
-// systemHealth checks every application the system runs.
-func (o runtimeOps) systemHealth(ctx context.Context, system string) error {
+// systemFragments reads the fragments a system of the runtime was built
+// from, and returns the client it read them with.
+func (o runtimeOps) systemFragments(ctx context.Context, system string) (*remote.Client, map[string][]byte, error) {
 	c, err := o.client(ctx)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	fragments, err := nixos.SystemFragments(ctx, c, system)
+	return c, fragments, err
+}
+
+// systemHealth checks every application the system runs.
+func (o runtimeOps) systemHealth(ctx context.Context, system string) error {
+	c, fragments, err := o.systemFragments(ctx, system)
 	if err != nil {
 		return err
 	}

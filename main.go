@@ -28,7 +28,11 @@ func main() {
 
 	tuneGC()
 	stop := profileCPU(os.Getenv("FEDIVERSITY_CPU_PROFILE"))
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
+	serve := provider.New(version)
+	if os.Getenv(provider.FloorEnv) != "" {
+		serve = provider.NewFloor // the benchmarks' floor: this provider's schemas, no behaviour
+	}
+	err := providerserver.Serve(context.Background(), serve, providerserver.ServeOpts{
 		Address: "registry.terraform.io/fediversity/fediversity",
 		Debug:   debug,
 	})

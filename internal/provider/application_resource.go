@@ -154,13 +154,19 @@ func (r *applicationResource) ValidateConfig(ctx context.Context, req resource.V
 	}
 }
 
-// ModifyPlan fills in the kind's defaults and plans a repair of an
-// application that the last refresh found unhealthy.
+// ModifyPlan plans a repair of an application that the last refresh found
+// unhealthy, and fills in the kind's defaults and what follows from them.
 func (r *applicationResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
 	}
-	var plan, state applicationModel
+	if !req.State.Raw.IsNull() {
+		planRepair(ctx, req.State, resp)
+	}
+	if unchangedPlan(req) {
+		return
+	}
+	var plan applicationModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() || plan.Kind.IsUnknown() {
 		return
@@ -181,11 +187,14 @@ func (r *applicationResource) ModifyPlan(ctx context.Context, req resource.Modif
 		resp.Diagnostics.Append(diags...)
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("dns_records"), records)...)
 	}
-	if req.State.Raw.IsNull() {
-		return
-	}
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if foundUnhealthy(state.Health) {
+}
+
+// planRepair plans to switch again to an application that the last apply
+// or refresh found unhealthy (Update repairs it).
+func planRepair(ctx context.Context, state tfsdk.State, resp *resource.ModifyPlanResponse) {
+	var health types.String
+	resp.Diagnostics.Append(state.GetAttribute(ctx, path.Root("health"), &health)...)
+	if foundUnhealthy(health) {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("health"), types.StringUnknown())...)
 	}
 }
@@ -310,6 +319,7 @@ func (r *applicationResource) Read(ctx context.Context, req resource.ReadRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	prior := m
 	ops := m.ops(r.data)
 	facts, err := ops.facts(ctx)
 	if readFailure(err, "application "+m.ID.ValueString(), &resp.Diagnostics) {
@@ -340,7 +350,7 @@ func (r *applicationResource) Read(ctx context.Context, req resource.ReadRequest
 	if m.RetainDataOnDestroy.IsNull() {
 		m.RetainDataOnDestroy = types.BoolValue(true)
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+	resp.Diagnostics.Append(setIfChanged(ctx, &resp.State, prior, m)...)
 }
 
 // Delete removes the application from the runtime and rebuilds it; its data

@@ -99,8 +99,9 @@ func (r *operatorResource) Configure(_ context.Context, req resource.ConfigureRe
 	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
 
+// ModifyPlan keeps target known at plan time.
 func (r *operatorResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
+	if req.Plan.Raw.IsNull() || unchangedPlan(req) {
 		return
 	}
 	var plan operatorModel
@@ -197,6 +198,7 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	prior := m
 	name := operatorFragmentName(m.Name.ValueString())
 	facts, err := m.ops(r.data).facts(ctx)
 	if readFailure(err, "operator "+m.ID.ValueString(), &resp.Diagnostics) {
@@ -225,7 +227,7 @@ func (r *operatorResource) Read(ctx context.Context, req resource.ReadRequest, r
 	var d diag.Diagnostics
 	m.Target, d = m.target(ctx)
 	resp.Diagnostics.Append(d...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+	resp.Diagnostics.Append(setIfChanged(ctx, &resp.State, prior, m)...)
 }
 
 // Delete removes the operator's part from the runtime and rebuilds it. Its

@@ -188,14 +188,22 @@ func (r *runtimeResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if req.Plan.Raw.IsNull() {
 		return
 	}
-	var plan, state runtimeModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
+	var host connectionModel
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("host"), &host)...)
+	resp.Diagnostics.Append(host.checkHostKeyPinned(r.data)...)
+	if !req.State.Raw.IsNull() {
+		planRebuild(ctx, req.State, resp)
+	}
+	if resp.Diagnostics.HasError() || unchangedPlan(req) {
 		return
 	}
-	resp.Diagnostics.Append(plan.Host.checkHostKeyPinned(r.data)...)
+	var plan, state runtimeModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if !req.State.Raw.IsNull() {
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	}
+	if resp.Diagnostics.HasError() {
+		return
 	}
 	plan.planContainer(state)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("container_name"), plan.ContainerName)...)
@@ -203,15 +211,20 @@ func (r *runtimeResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	target, diags := plan.target(ctx)
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("target"), target)...)
-	if req.State.Raw.IsNull() {
+}
+
+// planRebuild plans a rebuild of a runtime that the last refresh found out
+// of sync with its desired state: unknown facts make it an update, which
+// rebuilds and switches.
+func planRebuild(ctx context.Context, state tfsdk.State, resp *resource.ModifyPlanResponse) {
+	var inSync types.Bool
+	resp.Diagnostics.Append(state.GetAttribute(ctx, path.Root("in_sync"), &inSync)...)
+	if inSync.IsNull() || inSync.ValueBool() {
 		return
 	}
-	if !state.InSync.IsNull() && !state.InSync.ValueBool() {
-		// Unknown facts make this an update, which rebuilds and switches.
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("in_sync"), types.BoolUnknown())...)
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("system"), types.StringUnknown())...)
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("current_generation"), types.Int64Unknown())...)
-	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("in_sync"), types.BoolUnknown())...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("system"), types.StringUnknown())...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("current_generation"), types.Int64Unknown())...)
 }
 
 // planContainer plans the container's name and the runtime's address: a
@@ -324,6 +337,7 @@ func (r *runtimeResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	prior := m
 	ctx, cancel := context.WithTimeout(ctx, defaultRuntimeReadLimit)
 	defer cancel()
 	facts, err := m.ops(r.data).facts(ctx)
@@ -343,7 +357,7 @@ func (r *runtimeResource) Read(ctx context.Context, req resource.ReadRequest, re
 	var d diag.Diagnostics
 	m.Target, d = m.target(ctx)
 	resp.Diagnostics.Append(d...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+	resp.Diagnostics.Append(setIfChanged(ctx, &resp.State, prior, m)...)
 }
 
 // setFromFragment takes the configuration the running system was built

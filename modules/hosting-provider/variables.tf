@@ -30,7 +30,7 @@ variable "hosts" {
 variable "operators" {
   description = <<-EOT
     The operators by name (1-32 lower-case letters, digits or '-', starting with a letter), each with its domain, contact_email and
-    applications as the operator module takes them: { mastodon = {}, pixelfed = { registrations_open = true } }. Each operator gets a
+    applications as the operator module takes them: { mastodon = {}, pixelfed = { registrations_open = true }, matrix = { running = false } }. Each operator gets a
     NixOS container of its own on the host the placement chooses.
   EOT
   type = map(object({
@@ -42,6 +42,7 @@ variable "operators" {
       registrations_open     = optional(bool, false)
       user_limit             = optional(number, 0)
       retain_data_on_destroy = optional(bool, true)
+      running                = optional(bool, true)
     })), {})
   }))
   default  = {}

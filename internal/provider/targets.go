@@ -2,18 +2,15 @@ package provider
 
 import (
 	"context"
-	"reflect"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 )
@@ -62,25 +59,6 @@ type operatorTargetModel struct {
 	Runtime runtimeTargetModel `tfsdk:"runtime"`
 	Name    types.String       `tfsdk:"name"`
 	Domain  types.String       `tfsdk:"domain"`
-}
-
-// unchangedPlan says whether OpenTofu proposes exactly the prior state:
-// the configuration is as applied and the refresh found nothing new, so
-// whatever ModifyPlan derives from the plan is in it already. Skipping the
-// derivation spares a no-op plan of a large fleet converting every
-// resource to change nothing.
-func unchangedPlan(req resource.ModifyPlanRequest) bool {
-	return !req.State.Raw.IsNull() && req.Plan.Raw.Equal(req.State.Raw)
-}
-
-// setIfChanged writes a refreshed model to state only when the refresh
-// changed it: Read starts from the prior state, and converting a model
-// that did not change costs a fleet's refresh more than reading it did.
-func setIfChanged(ctx context.Context, state *tfsdk.State, prior, refreshed any) diag.Diagnostics {
-	if reflect.DeepEqual(prior, refreshed) {
-		return nil
-	}
-	return state.Set(ctx, refreshed)
 }
 
 // objectOf turns a model into the object value of a computed target; it is

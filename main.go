@@ -3,17 +3,20 @@
 package main
 
 import (
-	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/provider"
+	"github.com/fediversity/terraform-provider-fediversity/internal/server"
 )
 
 //go:generate make docs
@@ -32,10 +35,11 @@ func main() {
 	if os.Getenv(provider.FloorEnv) != "" {
 		serve = provider.NewFloor // the benchmarks' floor: this provider's schemas, no behaviour
 	}
-	err := providerserver.Serve(context.Background(), serve, providerserver.ServeOpts{
-		Address: "registry.terraform.io/fediversity/fediversity",
-		Debug:   debug,
-	})
+	var opts []tf6server.ServeOpt
+	if debug {
+		opts = append(opts, tf6server.WithManagedDebug())
+	}
+	err := tf6server.Serve("registry.terraform.io/fediversity/fediversity", func() tfprotov6.ProviderServer { return server.New(serve()) }, opts...)
 	stop()
 	if err != nil {
 		log.Fatal(err)
@@ -83,5 +87,19 @@ func profileCPU(prefix string) (stop func()) {
 	return func() {
 		pprof.StopCPUProfile()
 		_ = f.Close()
+		writeHeapProfile(fmt.Sprintf("%s.%d.heap", prefix, os.Getpid()))
+	}
+}
+
+// writeHeapProfile writes what the process still holds as it ends, after
+// a collection: memory that grows with the number of requests served.
+func writeHeapProfile(name string) {
+	f, err := os.Create(name)
+	if err == nil {
+		runtime.GC()
+		err = errors.Join(pprof.WriteHeapProfile(f), f.Close())
+	}
+	if err != nil {
+		log.Printf("FEDIVERSITY_CPU_PROFILE: %v", err)
 	}
 }

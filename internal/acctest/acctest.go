@@ -14,17 +14,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/provider"
 	"github.com/fediversity/terraform-provider-fediversity/internal/sandbox"
+	"github.com/fediversity/terraform-provider-fediversity/internal/server"
 )
 
-// ProviderFactories runs the provider in the test process; every CLI
-// command gets a fresh provider, as it would with a real plugin binary.
+// ProviderFactories runs the provider in the test process, served as the
+// plugin binary serves it; every CLI command gets a fresh provider, as it
+// would with a real plugin binary.
 var ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"fediversity": providerserver.NewProtocol6WithError(provider.New("test")()),
+	"fediversity": func() (tfprotov6.ProviderServer, error) { return server.New(provider.New("test")()), nil },
 }
 
 var (

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/nixos"
+	"github.com/fediversity/terraform-provider-fediversity/internal/requestctx"
 )
 
 // factsCache shares one read of a runtime between every resource on it
@@ -50,7 +51,7 @@ func (c *factsCache) get(ctx context.Context, host, key string, load func(contex
 	if !ok {
 		e = &factsEntry{done: make(chan struct{})}
 		c.entries[key] = e
-		go c.fill(context.WithoutCancel(ctx), key, e, load)
+		go c.fill(requestctx.Outlive(ctx), key, e, load)
 	}
 	c.mu.Unlock()
 	select {
@@ -93,7 +94,7 @@ func (c *factsCache) prefetchHost(ctx context.Context, host string, load runtime
 	c.mu.Unlock()
 	go func() {
 		defer close(h.done)
-		all, err := load(context.WithoutCancel(ctx))
+		all, err := load(requestctx.Outlive(ctx))
 		if err != nil {
 			return
 		}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/provider"
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
@@ -23,6 +22,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/fediversity/terraform-provider-fediversity/internal/nixos"
+	"github.com/fediversity/terraform-provider-fediversity/internal/server"
 )
 
 // The provider's share of a no-op plan, without OpenTofu, hosts or SSH:
@@ -109,20 +109,17 @@ type planBench struct {
 	calls        []planCall
 }
 
-// newPlanBench starts the provider's server, as OpenTofu does, and loads the
+// newPlanBench starts the provider's server, as the binary serves it, and loads the
 // fixture's resources for it.
 func newPlanBench(tb testing.TB, p provider.Provider) *planBench {
 	tb.Helper()
 	ctx := context.Background()
-	server, err := providerserver.NewProtocol6WithError(p)()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	served := server.New(p)
+	schemas, err := served.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
 	if err != nil || len(schemas.Diagnostics) > 0 {
 		tb.Fatalf("provider schema: %v %v", err, schemas.Diagnostics)
 	}
-	return &planBench{server: server, providerType: schemas.Provider.ValueType(), calls: fixtureCalls(tb, schemas.ResourceSchemas)}
+	return &planBench{server: served, providerType: schemas.Provider.ValueType(), calls: fixtureCalls(tb, schemas.ResourceSchemas)}
 }
 
 type fixtureResource struct {

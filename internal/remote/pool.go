@@ -14,6 +14,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/fediversity/terraform-provider-fediversity/internal/requestctx"
 )
 
 // Config is shared by every connection of a Pool. Zero fields take defaults.
@@ -133,7 +135,7 @@ func (p *Pool) pending(ctx context.Context, e Endpoint) (*pendingClient, error) 
 	}
 	pc := &pendingClient{done: make(chan struct{})}
 	p.conns[key] = pc
-	go p.dialInto(context.WithoutCancel(ctx), e, pc)
+	go p.dialInto(requestctx.Outlive(ctx), e, pc) // the connection logs with it for its lifetime
 	return pc, nil
 }
 

@@ -18,6 +18,9 @@ import (
 type scriptedHost struct {
 	missing []string
 	free    int64
+	// databaseDown: psql cannot connect, and the database server is
+	// inactive (running = false on all the runtime's applications).
+	databaseDown bool
 }
 
 func (h scriptedHost) Run(_ context.Context, cmd remote.Cmd) error {
@@ -34,9 +37,16 @@ func (h scriptedHost) Run(_ context.Context, cmd remote.Cmd) error {
 	case slices.Contains(args, freeScript):
 		_, err := fmt.Fprintln(cmd.Stdout, h.free)
 		return err
+	case slices.Contains(args, "psql") && h.databaseDown:
+		return &remote.CommandError{ExitStatus: 2, Stderr: "psql: error: connection to server on socket \"/run/postgresql/.s.PGSQL.5432\" failed"}
 	case slices.Contains(args, "psql"):
 		_, err := io.WriteString(cmd.Stdout, "5000\n")
 		return err
+	case slices.Contains(args, "is-active"):
+		if h.databaseDown {
+			return &remote.CommandError{ExitStatus: inactiveStatus}
+		}
+		return nil
 	}
 	return fmt.Errorf("unexpected command %q", args)
 }
@@ -69,5 +79,10 @@ func TestPreflight(t *testing.T) {
 	err = preflightOf(scriptedHost{missing: []string{"/var/lib/fediversity-secrets/club/mastodon/secret_key_base"}}, roomy)
 	if err == nil || !strings.Contains(err.Error(), "mastodon: secret secret_key_base is missing or empty at the source") {
 		t.Errorf("a missing secret: %v", err)
+	}
+	err = preflightOf(scriptedHost{databaseDown: true}, roomy)
+	if err == nil || !strings.Contains(err.Error(), "the source's database server (postgresql.service) does not run") ||
+		!strings.Contains(err.Error(), "set running = true on one of the operator's applications at the source") {
+		t.Errorf("a source whose database server is stopped: %v", err)
 	}
 }

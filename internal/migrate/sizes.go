@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -45,7 +46,7 @@ func (m Migration) Sizes(ctx context.Context) ([]Size, error) {
 	for _, app := range m.Operator.Apps {
 		n, err := databaseSize(ctx, m.Source, app.Database.Name)
 		if err != nil {
-			return nil, err
+			return nil, explainSourceDatabase(ctx, m.Source, err)
 		}
 		sizes = append(sizes, Size{What: "database " + app.Database.Name, Bytes: n})
 	}
@@ -63,4 +64,28 @@ func databaseSize(ctx context.Context, e Endpoint, db string) (int64, error) {
 		return 0, fmt.Errorf("measuring database %q at the source: %w", db, err)
 	}
 	return strconv.ParseInt(out, 10, 64)
+}
+
+// databaseService is the runtime's database server.
+const databaseService = "postgresql.service"
+
+// inactiveStatus is what `systemctl is-active` exits with for a unit that
+// does not run.
+const inactiveStatus = 3
+
+// explainSourceDatabase turns a failure to read the source's databases into
+// what to do about it when the reason is that its database server does not
+// run: a runtime whose applications are all stopped runs none, and the
+// migration, which reads it, must not start what the operator stopped.
+// Any other failure is returned as it is.
+func explainSourceDatabase(ctx context.Context, source Endpoint, err error) error {
+	check := source.Host.Run(ctx, remote.Cmd{Args: source.InRuntime("systemctl", "is-active", "--quiet", databaseService)})
+	var inactive *remote.CommandError
+	if !errors.As(check, &inactive) || inactive.ExitStatus != inactiveStatus {
+		return err
+	}
+	return fmt.Errorf("the source's database server (%s) does not run, so its databases cannot be read. "+
+		"A runtime whose applications all have running = false runs none: start it at the source (systemctl start %s, "+
+		"in the operator's container if it has one), or set running = true on one of the operator's applications at the "+
+		"source and apply there; then migrate", databaseService, databaseService)
 }

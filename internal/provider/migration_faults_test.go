@@ -171,6 +171,27 @@ resource "fediversity_migration" "self" {
 `, `(?s)Migration Onto Itself.*source.*is the target`)
 }
 
+// A migration of an operator whose applications are all stopped, so that
+// its runtime runs no database server, is refused at plan time, saying
+// what to do, before anything changes.
+func TestAccMigration_sourceDatabaseStopped(t *testing.T) {
+	f := acctest.Fleet(t)
+	acctest.SandboxOnly(t)
+	p := twoProviders{f: f, a: f.Hosts[0], b: f.Hosts[1], sourceKey: acctest.StrangerKey(t), name: "idle"}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: p.configWith("running = false")},
+			{
+				PreConfig:   func() { authorize(t, p.a, p.sourceKey) },
+				Config:      p.newConfig(p.migration(false)),
+				ExpectError: phrase(`database server (postgresql.service) does not run`, `set running = true on one of the operator's applications`),
+			},
+		},
+	})
+}
+
 // expectSourceRuns checks that the source's apps still answer: a refused
 // migration stopped nothing.
 func expectSourceRuns(t *testing.T, p twoProviders) {

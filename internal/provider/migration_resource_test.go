@@ -42,7 +42,10 @@ func (p twoProviders) domain() string { return p.name + ".example" }
 func (p twoProviders) named(config string) string { return strings.ReplaceAll(config, "NAME", p.name) }
 
 // config is the old provider's configuration: the operator on A.
-func (p twoProviders) config() string {
+func (p twoProviders) config() string { return p.configWith("") }
+
+// configWith is config with appsExtra in each application's block.
+func (p twoProviders) configWith(appsExtra string) string {
 	return acctest.ProviderBlock(p.f, `health_timeout = "30s"`) + p.named(fmt.Sprintf(`
 resource "fediversity_host" "a" {
   address  = %q
@@ -61,7 +64,7 @@ resource "fediversity_operator" "a" {
   domain        = "NAME.example"
   contact_email = "board@NAME.example"
 }
-`, p.a.Address, p.a.HostKeys[0])) + appsOf("a", "fediversity_operator.a.target", "")
+`, p.a.Address, p.a.HostKeys[0])) + appsOf("a", "fediversity_operator.a.target", appsExtra)
 }
 
 // newConfig is the new provider's: B, and the operator moving in from A,

@@ -13,6 +13,10 @@
 #            its module, as a panel that changes one operator at a time can
 #   floor-*  the same three for the same configuration made of terraform_data,
 #            OpenTofu's built-in resource with no I/O (scripts/bench/scale/floor)
+#   plugin-* the no-op plan and apply again, of the same state, with the
+#            provider binary serving its floor (FEDIVERSITY_BENCH_FLOOR: the
+#            same schemas, no reads, no logic): what OpenTofu and the plugin
+#            framework cost for these resources, apart from the provider's own
 # Per phase: wall time, builds and switches (in all, most on one runtime,
 # runtimes touched), remote commands, uploads, SSH connections, the
 # provider's peak memory. The applications are declared but not started
@@ -97,9 +101,9 @@ plan_figures() {
 # (the smoke run in CI relies on it; timings never fail it).
 noop_check() {
   local who="provider@$1"
-  if [ "$(field "$who" "$2" nochange)" = no ] ||
+  if [ "$(field "$who" "$2" nochange)" = no ] || [ "$(field "plugin@$1" "$2" nochange)" = no ] ||
     [ "$(($(field "$who" "$2" builds) + $(field "$who" "$2" switches) + $(field "$who" "$2" uploads)))" -ne 0 ]; then
-    echo "  ^ this no-op changed something: see $work/n$1/provider/$2.out"
+    echo "  ^ this no-op changed something: see $work/n$1/provider/$2.out and plugin-$2.out"
     noop_failed=1
   fi
 }
@@ -122,6 +126,17 @@ provider_phase() {
   echo "$events ${figures#wall=* } $(dial_figures "$dir/$name.log") $(upload_figures "$dir/$name.log") $(plan_figures "$dir/$name.out")" >>"$results"
 }
 
+# plugin_floor_phase N NAME TOFU_ARG...: one phase of the provider's
+# configuration and state with the provider serving its floor, timed as the
+# provider's are; it reaches no host.
+plugin_floor_phase() {
+  local n=$1 name=$2
+  shift 2
+  log "N=$n plugin floor: $name"
+  echo "plugin@$n $name $(FEDIVERSITY_BENCH_FLOOR=1 timed_tofu "$work/n$n/provider" "plugin-$name" "$@")" \
+    "$(plan_figures "$work/n$n/provider/plugin-$name.out")" >>"$results"
+}
+
 # floor_phase N NAME TOFU_ARG...: one phase of the floor, timed as the
 # provider's are.
 floor_phase() {
@@ -132,7 +147,7 @@ floor_phase() {
   echo "floor@$n $name $(timed_tofu "$work/n$n/floor" "$name" "$@")" >>"$results"
 }
 
-# run_size N: a fresh fleet, the provider's four phases, then the floor's.
+# run_size N: a fresh fleet, the provider's phases, then the floors'.
 run_size() {
   local n=$1
   log "N=$n: $hosts fresh sandbox hosts"
@@ -151,6 +166,8 @@ run_size() {
   provider_phase "$n" target "$(scale_name 1) $(scale_name 2)" apply -auto-approve -parallelism="$parallelism" \
     -target="module.operator[\"$(scale_name 2)\"]"
   fleet_down "$fleet_dir"
+  plugin_floor_phase "$n" plan plan -parallelism="$parallelism"
+  plugin_floor_phase "$n" noop apply -auto-approve -parallelism="$parallelism"
   floor_phase "$n" apply apply -auto-approve -parallelism="$parallelism"
   floor_phase "$n" plan plan -parallelism="$parallelism"
   floor_phase "$n" noop apply -auto-approve -parallelism="$parallelism"
@@ -163,10 +180,12 @@ ratio() {
 
 # row N PHASE TITLE: one line of a size's table.
 row() {
-  local who="provider@$1" floor
+  local who="provider@$1" floor plugin
   floor="$(field "floor@$1" "$2" wall)"
-  printf '%-14s %8s %8s %6s %5s/%-5s %5s/%-5s %4s %6s/%-4s %5s %7s %6s %3s/%-3s %5s\n' "$3" \
+  plugin="$(field "plugin@$1" "$2" wall)"
+  printf '%-14s %8s %8s %6s %8s %6s %5s/%-5s %5s/%-5s %4s %6s/%-4s %5s %7s %6s %3s/%-3s %5s\n' "$3" \
     "$(field "$who" "$2" wall)" "$floor" "$(ratio "$(field "$who" "$2" wall)" "$floor")" \
+    "$plugin" "$(ratio "$(field "$who" "$2" wall)" "$plugin")" \
     "$(field "$who" "$2" builds_max)" "$(field "$who" "$2" builds)" \
     "$(field "$who" "$2" switches_max)" "$(field "$who" "$2" switches)" "$(field "$who" "$2" built_runtimes)" \
     "$(field "$who" "$2" commands)" "$(field "$who" "$2" host_commands)" "$(field "$who" "$2" uploads)" \
@@ -178,8 +197,8 @@ size_table() {
   local n=$1
   echo
   echo "N=$n: $n operators x ${#bench_apps[@]} applications (${bench_apps[*]}), a container runtime each, on $hosts hosts; $((hosts + n * (2 + ${#bench_apps[@]}))) resources"
-  printf '%-14s %8s %8s %6s %-11s %-11s %4s %-11s %5s %7s %6s %-7s %5s\n' phase "wall s" "floor s" ratio "  builds" "  switches" "rts" "  commands" "" "peak" "CPU" " dials" ""
-  printf '%-14s %8s %8s %6s %-11s %-11s %4s %-11s %5s %7s %6s %-7s %5s\n' "" "" "" "" "  max/total" "  max/total" "" " total/host" "upl" "MiB" "s" "max/all" "procs"
+  printf '%-14s %8s %8s %6s %8s %6s %-11s %-11s %4s %-11s %5s %7s %6s %-7s %5s\n' phase "wall s" "floor s" ratio "plugin s" ratio "  builds" "  switches" "rts" "  commands" "" "peak" "CPU" " dials" ""
+  printf '%-14s %8s %8s %6s %8s %6s %-11s %-11s %4s %-11s %5s %7s %6s %-7s %5s\n' "" "" "" "" "" "" "  max/total" "  max/total" "" " total/host" "upl" "MiB" "s" "max/all" "procs"
   row "$n" apply "first apply"
   [ "$(field "provider@$n" reapply wall)" = - ] || row "$n" reapply "failed; again"
   row "$n" plan "no-op plan"
@@ -207,6 +226,7 @@ growth_table() {
   growth wall apply provider "first apply s"
   growth wall plan provider "no-op plan s"
   growth wall plan floor "floor no-op plan s"
+  growth wall plan plugin "plugin floor no-op plan s"
   growth wall noop provider "no-op apply s"
   growth wall change provider "change one s"
   growth change_cost change provider "change one minus no-op s"
@@ -222,6 +242,9 @@ targets() {
   echo "targets (from the issue; at N=$big unless said):"
   verdict "no-op plan at most 2x the floor" "$(field "provider@$big" plan wall) <= 2 * $(field "floor@$big" plan wall)"
   verdict "no-op apply at most 2x the floor" "$(field "provider@$big" noop wall) <= 2 * $(field "floor@$big" noop wall)"
+  # Not the issue's: the same against the plugin floor, what the provider's
+  # reads and logic add to OpenTofu's and the framework's cost.
+  verdict "  no-op plan at most 2x the plugin floor" "$(field "provider@$big" plan wall) <= 2 * $(field "plugin@$big" plan wall)"
   verdict "no-op apply: zero builds, switches and uploads" \
     "$(field "provider@$big" noop builds) + $(field "provider@$big" noop switches) + $(field "provider@$big" noop uploads) == 0"
   verdict "changing one operator rebuilds only its runtime" \
@@ -260,7 +283,8 @@ report() {
   echo "rts: runtimes built or switched; commands: remote commands (one SSH session each), host: those"
   echo "about a host rather than one runtime; upl: files written on hosts; peak: the largest VmHWM of the"
   echo "phase's provider processes (procs: how many OpenTofu started), CPU: the CPU time they used; dials: SSH connections opened,"
-  echo "max to one host / in all; floor: the same configuration of terraform_data, no I/O."
+  echo "max to one host / in all; floor: the same configuration of terraform_data, no I/O; plugin: the same"
+  echo "configuration and state with the provider serving its floor (same schemas, no reads, no logic)."
   growth_table
   targets
 }

@@ -117,7 +117,7 @@ main() {
   echo
   echo "machine: $(nproc) CPUs, $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) memory, Linux $(uname -r), load $(cut -d ' ' -f 1-3 /proc/loadavg)"
   echo "versions: $(go version | cut -d ' ' -f 3), $(ssh -V 2>&1 | cut -d , -f 1), $(tar --version | head -n 1)"
-  echo "provider: $(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)"
+  echo "provider: $bench_provider_commit (the tree as the benchmark began)"
   echo "state: $((data_bytes / 1048576)) MiB in $files files on host 1 (one of $((size_mib / 2)) MiB, the rest of 32 KiB)"
   echo
   printf '%-6s %-22s %9s %9s  %s\n' round copy seconds "MiB/s" "peak memory of the copying process"

@@ -35,11 +35,15 @@ bench_cleanup() {
   exit "$status"
 }
 
+# The commit the provider binary is built from: the tree as the benchmark
+# starts, which the checkout may have moved past by the time it reports.
+bench_provider_commit="$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)"
+
 # machine prints what the figures were measured on.
 machine() {
   echo "machine: $(nproc) CPUs, $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) memory, Linux $(uname -r)"
   echo "versions: $(nix-build --version), OpenTofu $("$FEDIVERSITY_TOFU" version | sed -n '1s/^OpenTofu //p'), $(go version | cut -d ' ' -f 3), $(ssh -V 2>&1 | cut -d , -f 1)"
-  echo "provider: $(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)"
+  echo "provider: $bench_provider_commit (the tree as the benchmark began)"
 }
 
 # activation_events: the builds and switches each host's runner counted

@@ -109,8 +109,8 @@ type planBench struct {
 	calls        []planCall
 }
 
-// newPlanBench starts the provider's server, as the binary serves it, and loads the
-// fixture's resources for it.
+// newPlanBench starts the provider's server as the binary serves it, and
+// loads the fixture's resources for it.
 func newPlanBench(tb testing.TB, p provider.Provider) *planBench {
 	tb.Helper()
 	ctx := context.Background()

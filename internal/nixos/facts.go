@@ -87,6 +87,12 @@ const hashesMarker = "\nhashes:\n"
 // runtime (by its fragments dir) whose fragment it is: on disk, or in its
 // running system.
 func takeHashes(out string, byDir map[string]*RuntimeFacts) {
+	bySystem := map[string][]*RuntimeFacts{}
+	for _, f := range byDir {
+		if f.System != "" {
+			bySystem[f.System] = append(bySystem[f.System], f)
+		}
+	}
 	for _, line := range strings.Split(out, "\n") {
 		hash, file, ok := strings.Cut(line, "  ")
 		if !ok {
@@ -98,11 +104,8 @@ func takeHashes(out string, byDir map[string]*RuntimeFacts) {
 			f.OnDisk[name] = hash
 			continue
 		}
-		system := strings.TrimSuffix(dir, "/etc/fediversity/fragments")
-		for _, f := range byDir {
-			if f.System != "" && f.System == system {
-				f.Running[name] = hash
-			}
+		for _, f := range bySystem[strings.TrimSuffix(dir, "/etc/fediversity/fragments")] {
+			f.Running[name] = hash
 		}
 	}
 }

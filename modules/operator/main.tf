@@ -2,6 +2,17 @@
 # applications the operator chose. Each resource passes the next one its
 # target, as the provider's documentation wires them by hand.
 
+# Each resource is referenced once, here, and everything else reads these
+# locals: OpenTofu answers every reference to a resource in a module called
+# with for_each by copying that resource's planned changes in every instance
+# of the module, so that a fleet of N operators costs N² copies per
+# reference (BENCHMARKS.md, "Scale").
+locals {
+  runtime      = fediversity_runtime.this
+  operator     = fediversity_operator.this
+  applications = fediversity_application.this
+}
+
 resource "fediversity_runtime" "this" {
   name             = coalesce(var.runtime.name, var.name)
   host             = var.host
@@ -16,7 +27,7 @@ resource "fediversity_runtime" "this" {
 
 resource "fediversity_operator" "this" {
   name          = var.name
-  runtime       = fediversity_runtime.this.target
+  runtime       = local.runtime.target
   domain        = var.domain
   contact_email = var.contact_email
 
@@ -29,7 +40,7 @@ resource "fediversity_operator" "this" {
 resource "fediversity_application" "this" {
   for_each = var.applications
 
-  operator               = fediversity_operator.this.target
+  operator               = local.operator.target
   kind                   = each.key
   version                = each.value.version
   subdomain              = each.value.subdomain

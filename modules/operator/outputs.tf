@@ -1,20 +1,20 @@
 output "urls" {
   description = "Where each application answers, by kind."
-  value       = { for kind, app in fediversity_application.this : kind => app.url }
+  value       = { for kind, app in local.applications : kind => app.url }
 }
 
 output "dns_records" {
   description = "Every record the operator's domain must publish: the operator's mail records (mail host, MX, SPF, DKIM, DMARC), then each application's address record, by kind. Each has name, type, value and ttl, ready for a DNS provider's record resource."
   value = concat(
-    fediversity_operator.this.dns_records,
-    flatten([for kind in sort(keys(fediversity_application.this)) : fediversity_application.this[kind].dns_records]),
+    local.operator.dns_records,
+    flatten([for kind in sort(keys(local.applications)) : local.applications[kind].dns_records]),
   )
 }
 
 output "applications" {
   description = "Each application by kind: url, subdomain, version (the provider's default when none was pinned) and health."
   value = {
-    for kind, app in fediversity_application.this : kind => {
+    for kind, app in local.applications : kind => {
       url       = app.url
       subdomain = app.subdomain
       version   = app.version
@@ -25,10 +25,10 @@ output "applications" {
 
 output "target" {
   description = "The operator's target (fediversity_operator.target): pass it to further fediversity_application resources of this operator."
-  value       = fediversity_operator.this.target
+  value       = local.operator.target
 }
 
 output "runtime" {
   description = "The runtime's target (fediversity_runtime.target): where the operator lives, with the address its DNS records name."
-  value       = fediversity_runtime.this.target
+  value       = local.runtime.target
 }

@@ -10,9 +10,13 @@
 #   noop     an apply with nothing changed
 #   change   an apply that changes one setting of one operator
 #   target   the same change to another operator, applied with -target on
-#            its module, as a panel that changes one operator at a time can
-#   floor-*  the same three for the same configuration made of terraform_data,
-#            OpenTofu's built-in resource with no I/O (scripts/bench/scale/floor)
+#            its module
+#   panel-*  one more operator on the same hosts, applied as examples/panel
+#            applies one (a workspace and state of its own): added, planned
+#            with nothing changed, then the same change
+#   floor-*  the fleet's phases (but the panel's) for the same configuration
+#            made of terraform_data, OpenTofu's built-in resource with no
+#            I/O (scripts/bench/scale/floor)
 #   plugin-* the no-op plan and apply again, of the same state, with the
 #            provider binary serving its floor (FEDIVERSITY_BENCH_FLOOR: the
 #            same schemas, no reads, no logic): what OpenTofu and the plugin
@@ -70,9 +74,42 @@ scale_tfvars() {
     "$work/n$n/fleet.json" "$operators" "${apps%,}" "$running" "${open%,}"
 }
 
+# panel_tfvars N OPEN: the variables examples/panel takes for the (N+1)-th
+# operator, on the host it would have in a fleet of N+1; OPEN (true or
+# false): whether its Mastodon has registrations open.
+panel_tfvars() {
+  local n=$1 i apps="" kind addresses=() keys=()
+  i="$(op_host $((n + 1)) "$hosts")"
+  mapfile -t addresses < <(fleet_hosts "$work/n$n/fleet.json" address)
+  mapfile -t keys < <(fleet_host_keys "$work/n$n/fleet.json")
+  for kind in "${bench_apps[@]}"; do
+    apps+="\"$kind\": {\"running\": $running, \"registrations_open\": $([ "$kind" = mastodon ] && echo "$2" || echo false)},"
+  done
+  printf '{"name": "%s", "domain": "%s.example", "contact_email": "admin@%s.example", "host": {"address": "%s", "host_key": "%s"}, "applications": {%s}}\n' \
+    "$(scale_name $((n + 1)))" "$(scale_name $((n + 1)))" "$(scale_name $((n + 1)))" "${addresses[$i]}" "${keys[$i]}" "${apps%,}"
+}
+
+# prepare_panel N: examples/panel as a panel runs it, initialised from the
+# provider mirror, in the (N+1)-th operator's workspace; its state is a local
+# file, not the example's PostgreSQL (a backend override, as the panel's
+# own configuration is not edited).
+prepare_panel() {
+  local dir="$work/n$1/panel" op
+  op="$(scale_name $(($1 + 1)))"
+  mkdir -p "$dir/examples" "$dir/modules"
+  cp -r "$repo/examples/panel" "$dir/examples/panel"
+  cp -r "$repo/modules/operator" "$dir/modules/operator"
+  rm -rf "$dir/modules/operator/tests"
+  printf 'terraform {\n  backend "local" {}\n}\n' >"$dir/examples/panel/backend_override.tf"
+  (cd "$dir/examples/panel" && export TF_CLI_CONFIG_FILE="$work/mirror/cli.tfrc" &&
+    "$FEDIVERSITY_TOFU" init -input=false -no-color >/dev/null &&
+    "$FEDIVERSITY_TOFU" workspace select -or-create=true -no-color "$op" >/dev/null)
+}
+
 # prepare N: the work dirs of size N, the provider's and the floor's, each
 # with its configuration and local module installed (`tofu get`: the
-# provider comes from the CLI configuration's dev_overrides, not init).
+# provider comes from the CLI configuration's dev_overrides, not init), and
+# the panel's.
 prepare() {
   local dir="$work/n$1"
   mkdir -p "$dir"
@@ -84,6 +121,7 @@ prepare() {
   rm -rf "$dir/provider/operator/tests"
   (cd "$dir/provider" && "$FEDIVERSITY_TOFU" get -no-color >/dev/null)
   (cd "$dir/floor" && "$FEDIVERSITY_TOFU" get -no-color >/dev/null)
+  prepare_panel "$1"
 }
 
 # upload_figures LOG: the files the provider wrote on hosts.
@@ -96,34 +134,58 @@ plan_figures() {
   if grep -q '^No changes\.' "$1"; then echo "nochange=yes"; else echo "nochange=no"; fi
 }
 
-# noop_check N PHASE: a phase meant to change nothing that found changes,
-# or built, switched or wrote anything, is a bug: say so, and fail the run
-# (the smoke run in CI relies on it; timings never fail it).
+# noop_check N PHASE [WHO]: a phase meant to change nothing that found
+# changes, or built, switched or wrote anything, is a bug: say so, and fail
+# the run (the smoke run in CI relies on it; timings never fail it). WHO:
+# provider (the default, whose plugin floor is checked too) or panel.
 noop_check() {
-  local who="provider@$1"
+  local who="${3:-provider}@$1"
   if [ "$(field "$who" "$2" nochange)" = no ] || [ "$(field "plugin@$1" "$2" nochange)" = no ] ||
     [ "$(($(field "$who" "$2" builds) + $(field "$who" "$2" switches) + $(field "$who" "$2" uploads)))" -ne 0 ]; then
-    echo "  ^ this no-op changed something: see $work/n$1/provider/$2.out and plugin-$2.out"
+    echo "  ^ this no-op changed something: see $2.out (and plugin-$2.out) under $work/n$1"
     noop_failed=1
   fi
 }
 
-# provider_phase N NAME OPEN TOFU_ARG...: one phase of the provider on N
-# operators (OPEN as for scale_tfvars), with its figures in $results.
-provider_phase() {
-  local n=$1 name=$2 open=$3 dir="$work/n$1/provider" figures wall events names
-  shift 3
-  log "N=$n provider: $name"
-  scale_tfvars "$n" "$open" >"$dir/terraform.tfvars.json"
-  mapfile -t names < <(scale_names "$n")
+# measure_phase WHO NAME DIR RUNTIMES TOFU_ARG...: one phase run with
+# OpenTofu in DIR, its figures in $results as WHO's; RUNTIMES: the names of
+# the runtimes it is about, separated by spaces.
+measure_phase() {
+  local who=$1 name=$2 dir=$3 figures wall events names
+  read -r -a names <<<"$4"
+  shift 4
   mark_activations
   # BENCH_SCALE_PROFILE=1: a CPU profile of each provider process of the
   # phase, in NAME.cpu.PID (go tool pprof reads it).
   figures="$(FEDIVERSITY_CPU_PROFILE="${BENCH_SCALE_PROFILE:+$dir/$name.cpu}" timed_tofu "$dir" "$name" "$@")" || return 1
   wall="${figures%% *}"
   events="$({ activation_events; command_events "$dir/$name.log" "${names[@]}"; } |
-    summarise "provider@$n" "$name" "${wall#wall=}" "$n")"
+    summarise "$who" "$name" "${wall#wall=}" "${#names[@]}")"
   echo "$events ${figures#wall=* } $(dial_figures "$dir/$name.log") $(upload_figures "$dir/$name.log") $(plan_figures "$dir/$name.out")" >>"$results"
+}
+
+# provider_phase N NAME OPEN TOFU_ARG...: one phase of the provider on N
+# operators (OPEN as for scale_tfvars).
+provider_phase() {
+  local n=$1 name=$2 open=$3
+  shift 3
+  log "N=$n provider: $name"
+  scale_tfvars "$n" "$open" >"$work/n$n/provider/terraform.tfvars.json"
+  measure_phase "provider@$n" "$name" "$work/n$n/provider" "$(scale_names "$n" | tr '\n' ' ')" "$@"
+}
+
+# panel_phase N NAME OPEN TOFU_ARG...: one phase of the (N+1)-th operator
+# beside the fleet of N, in its own workspace as examples/panel applies it
+# (OPEN as for panel_tfvars), with the panel's provider and SSH key.
+panel_phase() {
+  local n=$1 name=$2 open=$3 dir="$work/n$1/panel/examples/panel" op
+  shift 3
+  op="$(scale_name $((n + 1)))"
+  log "N=$n panel: $name"
+  panel_tfvars "$n" "$open" >"$dir/$op.tfvars.json"
+  TF_CLI_CONFIG_FILE="$work/mirror/cli.tfrc" TF_WORKSPACE="$op" \
+    FEDIVERSITY_SSH_PRIVATE_KEY_FILE="$(fleet_top "$work/n$n/fleet.json" client_key_path)" \
+    measure_phase "panel@$n" "$name" "$dir" "$op" "$@" -var-file="$op.tfvars.json"
 }
 
 # plugin_floor_phase N NAME TOFU_ARG...: one phase of the provider's
@@ -137,14 +199,26 @@ plugin_floor_phase() {
     "$(plan_figures "$work/n$n/provider/plugin-$name.out")" >>"$results"
 }
 
-# floor_phase N NAME TOFU_ARG...: one phase of the floor, timed as the
-# provider's are.
+# floor_phase N NAME OPEN TOFU_ARG...: one phase of the floor (OPEN as for
+# scale_tfvars), timed as the provider's are.
 floor_phase() {
-  local n=$1 name=$2
-  shift 2
+  local n=$1 name=$2 open=$3
+  shift 3
   log "N=$n floor: $name"
-  scale_tfvars "$n" "" >"$work/n$n/floor/terraform.tfvars.json"
+  scale_tfvars "$n" "$open" >"$work/n$n/floor/terraform.tfvars.json"
   echo "floor@$n $name $(timed_tofu "$work/n$n/floor" "$name" "$@")" >>"$results"
+}
+
+# fleet_phases RUN N: the no-op plan and apply, the change and the targeted
+# change of the fleet of N, each through RUN (provider_phase or
+# floor_phase), so that the provider and its floor run the very same phases.
+fleet_phases() {
+  local run=$1 n=$2
+  "$run" "$n" plan "" plan -parallelism="$parallelism"
+  "$run" "$n" noop "" apply -auto-approve -parallelism="$parallelism"
+  "$run" "$n" change "$(scale_name 1)" apply -auto-approve -parallelism="$parallelism"
+  "$run" "$n" target "$(scale_name 1) $(scale_name 2)" apply -auto-approve -parallelism="$parallelism" \
+    -target="module.operator[\"$(scale_name 2)\"]"
 }
 
 # run_size N: a fresh fleet, the provider's phases, then the floors'.
@@ -160,17 +234,15 @@ run_size() {
     log "N=$n: the first apply failed (see $work/n$n/provider/apply.out); applying once more"
     provider_phase "$n" reapply "" apply -auto-approve -parallelism="$parallelism"
   }
-  provider_phase "$n" plan "" plan -parallelism="$parallelism"
-  provider_phase "$n" noop "" apply -auto-approve -parallelism="$parallelism"
-  provider_phase "$n" change "$(scale_name 1)" apply -auto-approve -parallelism="$parallelism"
-  provider_phase "$n" target "$(scale_name 1) $(scale_name 2)" apply -auto-approve -parallelism="$parallelism" \
-    -target="module.operator[\"$(scale_name 2)\"]"
+  fleet_phases provider_phase "$n"
+  panel_phase "$n" panel-add false apply -auto-approve
+  panel_phase "$n" panel-plan false plan
+  panel_phase "$n" panel-change true apply -auto-approve
   fleet_down "$fleet_dir"
   plugin_floor_phase "$n" plan plan -parallelism="$parallelism"
   plugin_floor_phase "$n" noop apply -auto-approve -parallelism="$parallelism"
-  floor_phase "$n" apply apply -auto-approve -parallelism="$parallelism"
-  floor_phase "$n" plan plan -parallelism="$parallelism"
-  floor_phase "$n" noop apply -auto-approve -parallelism="$parallelism"
+  floor_phase "$n" apply "" apply -auto-approve -parallelism="$parallelism"
+  fleet_phases floor_phase "$n"
 }
 
 # ratio A B: A / B to two places, "-" when either is unknown.
@@ -178,9 +250,10 @@ ratio() {
   if [ "$1" = - ] || [ "$2" = - ]; then echo -; else awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; fi
 }
 
-# row N PHASE TITLE: one line of a size's table.
+# row N PHASE TITLE [WHO]: one line of a size's table, of WHO's figures
+# (provider, the default, or panel).
 row() {
-  local who="provider@$1" floor plugin
+  local who="${4:-provider}@$1" floor plugin
   floor="$(field "floor@$1" "$2" wall)"
   plugin="$(field "plugin@$1" "$2" wall)"
   printf '%-14s %8s %8s %6s %8s %6s %5s/%-5s %5s/%-5s %4s %6s/%-4s %5s %7s %6s %3s/%-3s %5s\n' "$3" \
@@ -207,6 +280,11 @@ size_table() {
   noop_check "$n" noop
   row "$n" change "change one"
   row "$n" target "change, -target"
+  echo "one more operator, in a workspace of its own (examples/panel):"
+  row "$n" panel-add "add" panel
+  row "$n" panel-plan "no-op plan" panel
+  noop_check "$n" panel-plan panel
+  row "$n" panel-change "change" panel
 }
 
 # growth KEY PHASE: how a figure grows from the second size to the last
@@ -231,15 +309,17 @@ growth_table() {
   growth wall change provider "change one s"
   growth change_cost change provider "change one minus no-op s"
   growth wall target provider "change, -target s"
+  growth wall change floor "floor change one s"
+  growth wall panel-change panel "panel change s"
   growth commands plan provider "no-op plan commands"
   growth peak_mib plan provider "no-op plan peak MiB"
   growth peak_mib apply provider "first apply peak MiB"
 }
 
-# at_small PHASE FIELD: the provider's figure at the smallest size, or "-"
-# (not measured) when the run had one size, which nothing compares to.
+# at_small WHO PHASE FIELD: WHO's figure at the smallest size, or "-" (not
+# measured) when the run had one size, which nothing compares to.
 at_small() {
-  if [ "${#sizes[@]}" -gt 1 ]; then field "provider@${sizes[0]}" "$@"; else echo -; fi
+  if [ "${#sizes[@]}" -gt 1 ]; then field "$1@${sizes[0]}" "$2" "$3"; else echo -; fi
 }
 
 targets() {
@@ -254,13 +334,20 @@ targets() {
   verdict "no-op apply: zero builds, switches and uploads" \
     "$(field "provider@$big" noop builds) + $(field "provider@$big" noop switches) + $(field "provider@$big" noop uploads) == 0"
   verdict "changing one operator rebuilds only its runtime" \
-    "$(field "provider@$big" change built_runtimes) == 1 && $(field "provider@$big" change builds_max) == 1"
-  verdict "changing one operator within 1.5x the same change at N=$small" \
-    "$(field "provider@$big" change wall) <= 1.5 * $(at_small change wall)"
-  verdict "  the same, less the no-op apply of the fleet (OpenTofu's walk)" \
-    "$(field "provider@$big" change change_cost) <= 1.5 * $(at_small change change_cost)"
-  verdict "  the same, applied with -target on the operator's module" \
-    "$(field "provider@$big" target wall) <= 1.5 * $(at_small target wall)"
+    "$(field "provider@$big" change built_runtimes) == 1 && $(field "provider@$big" change builds_max) == 1 &&
+     $(field "panel@$big" panel-change built_runtimes) == 1 && $(field "panel@$big" panel-change builds_max) == 1"
+  echo "  changing one operator within 1.5x the same change at N=$small:"
+  verdict "    in its own workspace, as examples/panel applies it" \
+    "$(field "panel@$big" panel-change wall) <= 1.5 * $(at_small panel panel-change wall)"
+  verdict "    in one state of the whole fleet" \
+    "$(field "provider@$big" change wall) <= 1.5 * $(at_small provider change wall)"
+  verdict "    the same, less the no-op apply of the fleet (OpenTofu's walk)" \
+    "$(field "provider@$big" change change_cost) <= 1.5 * $(at_small provider change change_cost)"
+  verdict "    the same, applied with -target on the operator's module" \
+    "$(field "provider@$big" target wall) <= 1.5 * $(at_small provider target wall)"
+  # Not the issue's: whether OpenTofu alone could, with no provider at all.
+  verdict "    the floor's, in one state of the whole fleet" \
+    "$(field "floor@$big" change wall) <= 1.5 * $(at_small floor change wall)"
   verdict "provider peak memory under 300 MiB" "$(field "provider@$big" apply peak_mib) < 300 && $(field "provider@$big" plan peak_mib) < 300"
   # The log does not tell provider processes apart: a host dialled more
   # often than OpenTofu started providers had more than one connection.
@@ -299,6 +386,8 @@ main() {
   log "set-up"
   "$repo/scripts/setup.sh" all
   build_sandbox
+  # The panel's provider: this tree, installed as a panel installs it.
+  "$repo/scripts/provider-mirror.sh" "$work/mirror"
   : >"$results"
   local n
   for n in "${sizes[@]}"; do run_size "$n"; done

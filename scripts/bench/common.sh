@@ -43,9 +43,10 @@ op_host() { echo $(( ($1 - 1) % $2 )); }
 # host order; fleet_top FLEET_JSON FIELD: a field of the fleet itself. The
 # file is the indented JSON `fediversity-sandbox up` prints (fleet fields
 # two spaces in, host fields six); sed spares a JSON tool that a fresh
-# machine lacks.
+# machine lacks. fleet_host_keys FLEET_JSON: every host's first host key.
 fleet_hosts() { sed -n "s/^      \"$2\": \"\(.*\)\",\{0,1\}\$/\1/p" "$1"; }
 fleet_top() { sed -n "s/^  \"$2\": \"\(.*\)\",\{0,1\}\$/\1/p" "$1"; }
+fleet_host_keys() { sed -n '/^      "host_keys": \[$/{n;s/^        "\(.*\)",\{0,1\}$/\1/p;}' "$1"; }
 
 # activations_log STATE_DIR: where a sandbox host's runner counts builds and
 # switches (its /var/log/fediversity/activations.log), read from the

@@ -99,7 +99,8 @@ provider_pids() {
   # shellcheck disable=SC2013 # the files hold pids separated by spaces
   for pid in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
     case "$(readlink "/proc/$pid/exe" 2>/dev/null)" in
-      */terraform-provider-fediversity) echo "$pid" ;;
+      # built here, or installed from a mirror (named with its version)
+      */terraform-provider-fediversity | */terraform-provider-fediversity_v*) echo "$pid" ;;
     esac
   done
 }
@@ -169,10 +170,10 @@ verdict() {
   local what=$1
   shift
   if [[ " $* " == *" - "* ]]; then
-    printf '  %-62s not measured\n' "$what"
+    printf '  %-66s not measured\n' "$what"
   elif awk "BEGIN { exit !($*) }"; then
-    printf '  %-62s met\n' "$what"
+    printf '  %-66s met\n' "$what"
   else
-    printf '  %-62s NOT met\n' "$what"
+    printf '  %-66s NOT met\n' "$what"
   fi
 }

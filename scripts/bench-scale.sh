@@ -14,7 +14,7 @@
 #   panel-*  one more operator on the same hosts, applied as examples/panel
 #            applies one (a workspace and state of its own): added, planned
 #            with nothing changed, then the same change
-#   floor-*  the fleet's phases (but the panel's) for the same configuration
+#   floor-*  the fleet's phases (not the panel's) for the same configuration
 #            made of terraform_data, OpenTofu's built-in resource with no
 #            I/O (scripts/bench/scale/floor)
 #   plugin-* the no-op plan and apply again, of the same state, with the

@@ -29,6 +29,15 @@ func (s *switcher) lockFile() string {
 	return s.paths.Join("/run/nixos/switch-to-configuration.lock")
 }
 
+// activationLockFile is one per sandbox host: in its store's state, which
+// the host shares with its containers (their /run is their own). A sandbox
+// container's /etc is an overlay over its host's, so while the host's
+// activation script runs, its useradd's /etc/group.lock and the
+// /etc/.static.tmp it renames show in a container activating at that
+// moment, and fail it; a NixOS container, with an /etc of its own, never
+// sees them. Activation scripts on one sandbox host therefore take turns.
+const activationLockFile = "/nix/var/fediversity-sandbox/activation.lock"
+
 func (s *switcher) run(ctx context.Context, action string) int {
 	units, err := supervisor.ReadUnitsFile(filepath.Join(s.toplevel, "units.json"))
 	if err != nil {
@@ -109,6 +118,12 @@ func (s *switcher) stopUnits(ctx context.Context, client supervisor.Client, p pl
 // activation snippets). A failure is reported and the switch goes on, as
 // in NixOS; the exit status says so.
 func (s *switcher) activate(ctx context.Context) bool {
+	release, err := lockExclusive(s.paths.Join(activationLockFile), "an activation on this host or one of its containers", s.stderr)
+	if err != nil {
+		fmt.Fprintf(s.stderr, "error: %v\n", err)
+		return false
+	}
+	defer release()
 	fmt.Fprintln(s.stderr, "activating the configuration...")
 	cmd := exec.CommandContext(ctx, filepath.Join(s.toplevel, "activate"), s.toplevel)
 	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr

@@ -198,6 +198,66 @@ func assertActivationsDoNotOverlap(t *testing.T, path string, want int) {
 	}
 }
 
+// A sandbox container sees its host's /etc: its activation must not run
+// while the host's (or another container's) does. The test holds the
+// host's activation lock as a container activating would.
+func TestActivationWaitsForAnotherOnTheSameHost(t *testing.T) {
+	fx := newFixture(t)
+	system := fx.system(t, unit("web", "simple", "exec sleep 300"))
+	lockPath := fx.paths.Join(activationLockFile)
+	if err := os.MkdirAll(filepath.Dir(lockPath), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	held, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(held.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	output := filepath.Join(t.TempDir(), "switch.out")
+	out, err := os.Create(output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd := fx.switchCommand(system, "switch")
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	awaitOutput(t, output, "waiting for an activation on this host")
+	if _, err := os.Stat(filepath.Join(fx.paths.Root, "activations")); !os.IsNotExist(err) {
+		t.Fatalf("the activation script ran while another activation held the host's lock (%v)", err)
+	}
+	released := float64(time.Now().UnixNano()) / 1e9
+	held.Close()
+	if err := cmd.Wait(); err != nil {
+		data, _ := os.ReadFile(output)
+		t.Fatalf("switch: %v\n%s", err, data)
+	}
+	data, err := os.ReadFile(filepath.Join(fx.paths.Root, "activations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(data))
+	if began, _ := strconv.ParseFloat(fields[1], 64); fields[0] != "begin" || began < released {
+		t.Errorf("activation began at %s, before the lock was released at %.3f", fields[1], released)
+	}
+}
+
+// awaitOutput waits until the file holds text, for at most 30 s.
+func awaitOutput(t *testing.T, path, text string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if data, _ := os.ReadFile(path); strings.Contains(string(data), text) {
+			return
+		}
+	}
+	data, _ := os.ReadFile(path)
+	t.Fatalf("no %q in the output within 30 s:\n%s", text, data)
+}
+
 func TestAStaleLockFileIsNoObstacle(t *testing.T) {
 	fx := newFixture(t)
 	lock := filepath.Join(fx.paths.Root, "run/nixos/switch-to-configuration.lock")

@@ -74,19 +74,23 @@ scale_tfvars() {
     "$work/n$n/fleet.json" "$operators" "${apps%,}" "$running" "${open%,}"
 }
 
+# panel_name N: the operator the panel adds beside a fleet of N, the (N+1)-th.
+panel_name() { scale_name $(($1 + 1)); }
+
 # panel_tfvars N OPEN: the variables examples/panel takes for the (N+1)-th
 # operator, on the host it would have in a fleet of N+1; OPEN (true or
 # false): whether its Mastodon has registrations open.
 panel_tfvars() {
-  local n=$1 i apps="" kind addresses=() keys=()
+  local n=$1 i op apps="" kind addresses=() keys=()
   i="$(op_host $((n + 1)) "$hosts")"
+  op="$(panel_name "$n")"
   mapfile -t addresses < <(fleet_hosts "$work/n$n/fleet.json" address)
   mapfile -t keys < <(fleet_host_keys "$work/n$n/fleet.json")
   for kind in "${bench_apps[@]}"; do
     apps+="\"$kind\": {\"running\": $running, \"registrations_open\": $([ "$kind" = mastodon ] && echo "$2" || echo false)},"
   done
   printf '{"name": "%s", "domain": "%s.example", "contact_email": "admin@%s.example", "host": {"address": "%s", "host_key": "%s"}, "applications": {%s}}\n' \
-    "$(scale_name $((n + 1)))" "$(scale_name $((n + 1)))" "$(scale_name $((n + 1)))" "${addresses[$i]}" "${keys[$i]}" "${apps%,}"
+    "$op" "$op" "$op" "${addresses[$i]}" "${keys[$i]}" "${apps%,}"
 }
 
 # prepare_panel N: examples/panel as a panel runs it, initialised from the
@@ -95,7 +99,7 @@ panel_tfvars() {
 # own configuration is not edited).
 prepare_panel() {
   local dir="$work/n$1/panel" op
-  op="$(scale_name $(($1 + 1)))"
+  op="$(panel_name "$1")"
   mkdir -p "$dir/examples" "$dir/modules"
   cp -r "$repo/examples/panel" "$dir/examples/panel"
   cp -r "$repo/modules/operator" "$dir/modules/operator"
@@ -180,7 +184,7 @@ provider_phase() {
 panel_phase() {
   local n=$1 name=$2 open=$3 dir="$work/n$1/panel/examples/panel" op
   shift 3
-  op="$(scale_name $((n + 1)))"
+  op="$(panel_name "$n")"
   log "N=$n panel: $name"
   panel_tfvars "$n" "$open" >"$dir/$op.tfvars.json"
   TF_CLI_CONFIG_FILE="$work/mirror/cli.tfrc" TF_WORKSPACE="$op" \

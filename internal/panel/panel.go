@@ -60,13 +60,14 @@ type Panel struct {
 	// zero is DefaultLockTimeout, and anything under a second one attempt.
 	LockTimeout time.Duration
 	// Progress, if set, receives every message of the JSON stream of every
-	// run as it comes, for a panel to show.
+	// run as it comes, for a panel to show; a run that met the backend's
+	// lock for all workspaces says so in a diagnostic, then runs again.
 	Progress func(operator string, m Message)
 }
 
-// DefaultLockTimeout rides over the pg backend's one lock for all
-// workspaces, which every run that locks a workspace holds for a moment;
-// a run of an operator whose workspace another run holds fails after it.
+// DefaultLockTimeout is how long a run of an operator whose workspace
+// another run holds waits before it fails with ErrStateLocked. (Meeting
+// the pg backend's lock for all workspaces is not that: see runLocking.)
 const DefaultLockTimeout = 5 * time.Second
 
 // Outputs are the root module's outputs by name, as `tofu output -json`
@@ -132,7 +133,7 @@ func (p *Panel) Apply(ctx context.Context, operator string, vars any) (Outputs, 
 	if err := os.WriteFile(varFile, content, 0o600); err != nil {
 		return nil, err
 	}
-	if _, err := r.run(ctx, "apply", r.workspaceEnv(),
+	if _, err := r.runLocking(ctx, "apply", r.workspaceEnv(),
 		"apply", "-auto-approve", "-input=false", "-json", p.lockTimeout(), "-var-file="+varFile); err != nil {
 		return nil, err
 	}
@@ -167,7 +168,7 @@ func (p *Panel) Destroy(ctx context.Context, operator string) error {
 	}
 	// A workspace whose applies never got past validation holds nothing.
 	if len(bytes.TrimSpace(resources)) > 0 {
-		if _, err := r.run(ctx, "destroy", r.workspaceEnv(),
+		if _, err := r.runLocking(ctx, "destroy", r.workspaceEnv(),
 			"destroy", "-auto-approve", "-input=false", "-json", p.lockTimeout(), "-var-file="+p.varFile(operator)); err != nil {
 			return err
 		}
@@ -175,7 +176,7 @@ func (p *Panel) Destroy(ctx context.Context, operator string) error {
 	if _, err := r.run(ctx, "workspace select", r.dataDirEnv(), "workspace", "select", "-json", "default"); err != nil {
 		return err
 	}
-	if _, err := r.run(ctx, "workspace delete", r.dataDirEnv(), "workspace", "delete", "-json", p.lockTimeout(), operator); err != nil {
+	if _, err := r.runLocking(ctx, "workspace delete", r.dataDirEnv(), "workspace", "delete", "-json", p.lockTimeout(), operator); err != nil {
 		return err
 	}
 	return os.RemoveAll(filepath.Join(p.WorkDir, operator))
@@ -223,23 +224,37 @@ func (p *Panel) begin(ctx context.Context, operator string, create bool) (*sessi
 
 func (r *session) end() { os.RemoveAll(r.dir) }
 
-// selectWorkspace selects the operator's workspace. The pg backend creates
-// a workspace under its one lock for all workspaces and, unlike an apply,
-// does not wait for it: a creation that meets another run's moment under
-// that lock is tried again.
+// selectWorkspace selects the operator's workspace, creating it if create
+// is set.
 func (r *session) selectWorkspace(ctx context.Context, create bool) error {
-	const attempts = 8
-	args := []string{"workspace", "select", "-json", fmt.Sprintf("-or-create=%t", create), r.operator}
-	for i := 1; ; i++ {
-		_, err := r.run(ctx, "workspace select", r.dataDirEnv(), args...)
+	_, err := r.runLocking(ctx, "workspace select", r.dataDirEnv(),
+		"workspace", "select", "-json", fmt.Sprintf("-or-create=%t", create), r.operator)
+	return err
+}
+
+// backendLockAttempts is how often a command that met the pg backend's
+// lock for all workspaces is run in all.
+const backendLockAttempts = 8
+
+// runLocking runs a command that locks the operator's workspace (or
+// creates it). The pg backend holds its one lock for all workspaces for a
+// moment whenever any run locks a workspace, and all through creating one.
+// A run that meets it there waits in tofu's steps of 1 s, 2 s, 4 s, the
+// same for every run, so runs that met once keep meeting, and a workspace
+// creation does not wait at all. Such a run stopped at its lock and
+// changed nothing: it is run again after a random pause.
+func (r *session) runLocking(ctx context.Context, name string, env []string, args ...string) ([]Message, error) {
+	for attempt := 1; ; attempt++ {
+		messages, err := r.run(ctx, name, env, args...)
 		var e *Error
-		if err == nil || !create || i == attempts || !errors.As(err, &e) || !e.mentions("locked") {
-			return err
+		if err == nil || attempt == backendLockAttempts || !errors.As(err, &e) || !e.mentions("locked for workspace creation") {
+			return messages, err
 		}
+		pause := time.Duration(100+rand.IntN(400*attempt)) * time.Millisecond
 		select {
 		case <-ctx.Done():
-			return err
-		case <-time.After(time.Duration(100+rand.IntN(400)) * time.Millisecond):
+			return messages, err
+		case <-time.After(pause):
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -35,7 +36,8 @@ const mirrorVersion = "0.1.0+dev"
 // neither the mirror nor the configuration is written. A second apply of
 // an operator whose apply runs fails on the state lock and changes
 // nothing. Variables that fail validation come back as a diagnostic that
-// names the variable. Everything is destroyed, each workspace deleted.
+// names the variable. An apply that meets the backend's lock for all
+// workspaces is run again. Everything is destroyed, each workspace deleted.
 func TestAccPanel(t *testing.T) {
 	f := acctest.Fleet(t)
 	tofu := acctest.Tofu(t)
@@ -118,6 +120,9 @@ func TestAccPanel(t *testing.T) {
 	})
 	t.Run("invalid variables", func(t *testing.T) {
 		testInvalidVariables(t, f, p)
+	})
+	t.Run("apply while the lock for all workspaces is held", func(t *testing.T) {
+		testBackendLock(t, f, pg, p)
 	})
 }
 
@@ -248,6 +253,56 @@ func testInvalidVariables(t *testing.T, f *sandbox.Fleet, p *panel.Panel) {
 	if err != nil || len(outputs) != 0 {
 		t.Errorf("the workspace of the refused operator has outputs %v (%v)", outputs, err)
 	}
+}
+
+// testBackendLock applies op2 again while something holds the pg
+// backend's lock for all workspaces longer than a run waits for a lock, as
+// runs that keep meeting there do: the panel runs the apply again, and it
+// succeeds once the lock is let go.
+func testBackendLock(t *testing.T, f *sandbox.Fleet, pg *pgtest.Server, p *panel.Panel) {
+	const hold = 8 * time.Second // tofu alone gives up after DefaultLockTimeout
+	ctx := context.Background()
+	conn := pg.Connect(t, "panel", "panel")
+	key := backendLockKey("terraform_remote_state", "states")
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan error, 1)
+	go func() {
+		time.Sleep(hold)
+		_, err := conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", key)
+		released <- err
+	}()
+	met := 0
+	again := *p
+	again.Progress = func(_ string, m panel.Message) {
+		if m.Diagnostic != nil && strings.Contains(m.Diagnostic.Detail, "already locked for workspace creation") {
+			met++
+		}
+	}
+	start := time.Now()
+	outputs, err := again.Apply(ctx, "op2", operatorVars(f, 1, "mastodon"))
+	if err := <-released; err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the apply took %s; %d of its runs met the held lock and ran again", time.Since(start).Round(time.Millisecond), met)
+	if met == 0 {
+		t.Errorf("no run met the lock held as %d: is that no longer the backend's key?", key)
+	}
+	if err := expectApps(outputs, "op2", "mastodon"); err != nil {
+		t.Error(err)
+	}
+}
+
+// backendLockKey is the advisory lock the pg backend (OpenTofu 1.10 on)
+// takes for all workspaces of a schema's table.
+func backendLockKey(schema, table string) int64 {
+	h := fnv.New32()
+	h.Write([]byte(schema + "\x00" + table))
+	return -int64(h.Sum32())
 }
 
 // operatorVars are the variables of the operator i's, on host i%2.

@@ -93,6 +93,13 @@ panel_tfvars() {
     "$op" "$op" "$op" "${addresses[$i]}" "${keys[$i]}" "${apps%,}"
 }
 
+# copy_operator_module DEST: modules/operator without its tofu tests (tests/),
+# which are not part of the module a configuration uses.
+copy_operator_module() {
+  cp -r "$repo/modules/operator" "$1"
+  rm -rf "$1/tests"
+}
+
 # prepare_panel N: examples/panel as a panel runs it, initialised from the
 # provider mirror, in the (N+1)-th operator's workspace; its state is a local
 # file, not the example's PostgreSQL (a backend override, as the panel's
@@ -102,8 +109,7 @@ prepare_panel() {
   op="$(panel_name "$1")"
   mkdir -p "$dir/examples" "$dir/modules"
   cp -r "$repo/examples/panel" "$dir/examples/panel"
-  cp -r "$repo/modules/operator" "$dir/modules/operator"
-  rm -rf "$dir/modules/operator/tests"
+  copy_operator_module "$dir/modules/operator"
   printf 'terraform {\n  backend "local" {}\n}\n' >"$dir/examples/panel/backend_override.tf"
   (cd "$dir/examples/panel" && export TF_CLI_CONFIG_FILE="$work/mirror/cli.tfrc" &&
     "$FEDIVERSITY_TOFU" init -input=false -no-color >/dev/null &&
@@ -121,8 +127,7 @@ prepare() {
   cp "$repo/scripts/bench/floor-fleet/fleet.tf" "$dir/floor/"
   mkdir -p "$dir/provider"
   cp "$repo/scripts/bench/scale/main.tf" "$repo/scripts/bench/fleet/fleet.tf" "$dir/provider/"
-  cp -r "$repo/modules/operator" "$dir/provider/operator"
-  rm -rf "$dir/provider/operator/tests"
+  copy_operator_module "$dir/provider/operator"
   (cd "$dir/provider" && "$FEDIVERSITY_TOFU" get -no-color >/dev/null)
   (cd "$dir/floor" && "$FEDIVERSITY_TOFU" get -no-color >/dev/null)
   prepare_panel "$1"
